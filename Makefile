@@ -1,0 +1,45 @@
+# WhatsApp CRM — developer entry points. Every target does its own set-up
+# (Debian packages, .venv with the local broker), so a fresh clone only needs
+# `make run` or `make test`. The real work is in scripts/.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+# Swift is in /opt/swift on these machines; a non-login shell may lack it.
+export PATH := $(if $(shell command -v swift),$(PATH),/opt/swift/usr/bin:$(PATH))
+
+# CONFIG=release builds with -c release (run, build).
+CONFIG ?= debug
+SWIFT_CONFIG := -c $(CONFIG)
+
+.PHONY: help setup build run test stack-up stack-down clean distclean
+
+help: ## show this help
+	@echo "WhatsApp CRM — make targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-11s %s\n", $$1, $$2 }'
+	@echo "Options: CONFIG=release (run, build); SWIFT_TEST_FLAGS='--filter X' (test)."
+
+setup: ## install missing Debian packages, create .venv (broker, librdkafka 2.16)
+	@scripts/setup.sh
+
+build: setup ## swift build (CONFIG=debug|release)
+	swift build $(SWIFT_CONFIG)
+
+run: ## start PostgreSQL, broker, simulator and all services; Ctrl-C stops all
+	@scripts/run.sh
+
+test: ## fresh test stack, swift build --build-tests, swift test; stops the stack
+	@scripts/test.sh
+
+stack-up: setup ## start only PostgreSQL + broker of the run profile (env: STACK=run scripts/stack.sh env)
+	@STACK=run scripts/stack.sh start
+
+stack-down: ## stop PostgreSQL + broker of the run profile
+	@STACK=run scripts/stack.sh stop
+
+clean: ## stop both stacks, delete .data (databases, logs) and .build
+	@STACK=run scripts/stack.sh destroy
+	@STACK=test scripts/stack.sh destroy
+	rm -rf .data .build
+
+distclean: clean ## clean, and delete .venv too
+	rm -rf .venv

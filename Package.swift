@@ -1,0 +1,123 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6)
+]
+
+/// A service = a library holding its logic (tested) + a thin executable that only wires it.
+func service(_ exe: String, lib: String, folder: String, deps: [Target.Dependency]) -> [Target] {
+    [
+        .target(name: lib, dependencies: deps, path: "Services/\(folder)/\(lib)", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: exe, dependencies: [.byName(name: lib), "ServiceKit"], path: "Services/\(folder)/main",
+            swiftSettings: swiftSettings),
+    ]
+}
+
+let package = Package(
+    name: "whatsapp-crm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gateway", targets: ["gateway"]),
+        .executable(name: "normalizer", targets: ["normalizer"]),
+        .executable(name: "crm-matcher", targets: ["crm-matcher"]),
+        .executable(name: "sender", targets: ["sender"]),
+        .executable(name: "reporter", targets: ["reporter"]),
+        .executable(name: "crmctl", targets: ["crmctl"]),
+        .executable(name: "wa-simulator", targets: ["wa-simulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // MARK: Shared
+        .systemLibrary(
+            name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]),
+        .target(
+            name: "WireModels",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/WireModels", swiftSettings: swiftSettings),
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Kafka", swiftSettings: swiftSettings),
+        .target(
+            name: "Storage",
+            dependencies: [
+                "WireModels",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/Storage", swiftSettings: swiftSettings),
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "WireModels", "Kafka", "Storage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/ServiceKit", swiftSettings: swiftSettings),
+    ]
+        // MARK: Services
+        + service(
+            "gateway", lib: "GatewayService", folder: "gateway",
+            deps: [
+                "ServiceKit", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ])
+        + service("normalizer", lib: "NormalizerService", folder: "normalizer", deps: ["ServiceKit"])
+        + service("crm-matcher", lib: "MatcherService", folder: "crm-matcher", deps: ["ServiceKit"])
+        + service(
+            "sender", lib: "SenderService", folder: "sender",
+            deps: ["ServiceKit", .product(name: "AsyncHTTPClient", package: "async-http-client")])
+        + service("reporter", lib: "ReporterService", folder: "reporter", deps: ["ServiceKit"])
+        + service(
+            "crmctl", lib: "CrmCtlCommands", folder: "crmctl",
+            deps: ["ServiceKit", .product(name: "ArgumentParser", package: "swift-argument-parser")])
+        + service(
+            "wa-simulator", lib: "SimulatorService", folder: "simulator",
+            deps: [
+                "ServiceKit", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ])
+        + [
+            // MARK: Tests
+            .testTarget(
+                name: "UnitTests",
+                dependencies: [
+                    "WireModels", "Kafka", "Storage", "ServiceKit", "GatewayService", "NormalizerService",
+                    "MatcherService", "ReporterService", "SenderService",
+                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                ],
+                path: "Tests/UnitTests", swiftSettings: swiftSettings),
+            .testTarget(
+                name: "IntegrationTests",
+                dependencies: [
+                    "WireModels", "Kafka", "Storage", "ServiceKit",
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                    .product(name: "Crypto", package: "swift-crypto"),
+                ],
+                path: "Tests/IntegrationTests", swiftSettings: swiftSettings),
+            .testTarget(name: "KafkaTests", dependencies: ["Kafka"], path: "Tests/KafkaTests", swiftSettings: swiftSettings),
+        ]
+)

@@ -1,0 +1,7 @@
+import MatcherService
+import ServiceKit
+import WireModels
+
+try await WorkerHost.run(service: "crm-matcher", defaultAdminPort: 9102, consumes: [Topics.inboundMessage]) {
+    InboundMessageHandler(context: $0)
+}

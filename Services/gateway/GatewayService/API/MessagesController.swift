@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import Kafka
+import Logging
+import PostgresNIO
+import Storage
+import WireModels
+
+/// `GET /api/v1/messages/{wamid}` (with status history) and `POST /api/v1/messages` (send text).
+struct MessagesController: Sendable {
+    let auth: Authenticator
+    let postgres: PostgresClient
+    let producer: KafkaProducer
+    let topics: Topics
+    let logger: Logger
+
+    func add(to group: RouterGroup<some RequestContext>) {
+        group.get("messages/:wamid") { request, context in
+            _ = try await self.auth.require(request)
+            let wamid = try context.parameters.require("wamid")
+            guard let message = try await MessageStore.get(wamid: wamid, on: self.postgres, logger: self.logger) else {
+                throw APIError(.notFound, "not_found", "no message with wamid \(wamid)")
+            }
+            return try json(message)
+        }
+        group.post("messages") { request, _ in try await self.send(request) }
+    }
+
+    struct SendBody: Decodable {
+        var to: String?
+        var text: String?
+        var idempotencyKey: String?
+        var test: Bool?
+        enum CodingKeys: String, CodingKey {
+            case to, text
+            case idempotencyKey = "idempotency_key"
+            case test
+        }
+    }
+
+    func send(_ request: Request) async throws -> Response {
+        let principal = try await auth.require(request)
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        let body: SendBody
+        do {
+            body = try JSONDecoder().decode(SendBody.self, from: buffer)
+        } catch {
+            throw APIError(.badRequest, "invalid_json", "request body must be a JSON object: \(error)")
+        }
+        var problems: [String] = []
+        let to = body.to.flatMap(PhoneNumber.digits)
+        if to == nil { problems.append("to: required, an international phone number") }
+        if (body.text ?? "").isEmpty { problems.append("text: required (template sends are not supported yet)") }
+        if let t = body.text, t.utf8.count > 4096 { problems.append("text: at most 4096 bytes") }
+        guard problems.isEmpty, let to, let text = body.text else {
+            throw APIError(.badRequest, "validation_failed", problems.joined(separator: "; "))
+        }
+        let requestId = body.idempotencyKey.map { "idem:\(principal.userId):\($0)" } ?? UUID().uuidString.lowercased()
+        let payload = OutboundRequest(
+            requestId: requestId, to: to, phoneNumberId: nil, text: text, requestedBy: principal.userId.uuidString,
+            test: body.test ?? false)
+        let envelope = EventEnvelope(
+            eventId: requestId, type: EventTypes.outboundRequest, occurredAt: .now, source: "gateway", payload: payload)
+        do {
+            try await producer.send(
+                OutgoingRecord(topic: topics.name(Topics.outboundRequest), key: Array(to.utf8), value: try envelope.encoded()))
+        } catch {
+            throw APIError(.serviceUnavailable, "unavailable", "could not queue the message, retry later")
+        }
+        return try json(JSONValue.object(["request_id": .string(requestId)]), status: .accepted)
+    }
+}

@@ -1,0 +1,73 @@
+import Hummingbird
+import Kafka
+import Logging
+import PostgresNIO
+import Prometheus
+import ServiceKit
+import ServiceLifecycle
+import Storage
+
+/// Builds the gateway: Meta's webhook, the REST API under /api/v1, health and metrics.
+public enum GatewayApp {
+    public static func buildRouter(
+        config: ServiceConfig, postgres: PostgresClient, producer: KafkaProducer, registry: PrometheusCollectorRegistry,
+        readiness: Readiness, logger: Logger
+    ) -> Router<BasicRequestContext> {
+        let router = Router()
+        AdminRoutes.add(to: router, registry: registry, readiness: readiness)
+        WebhookController(config: config, producer: producer, logger: logger).add(to: router)
+        let api = router.group("api/v1")
+        let auth = Authenticator(postgres: postgres, logger: logger)
+        ContactsController(auth: auth, postgres: postgres, logger: logger).add(to: api)
+        MessagesController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
+            .add(to: api)
+        return router
+    }
+
+    /// Runs the gateway until SIGTERM/SIGINT.
+    public static func run() async throws {
+        let config = try ServiceConfig(service: "gateway", defaultAdminPort: 8080)
+        let registry = Observability.bootstrap(service: "gateway", level: config.logLevel)
+        let logger = {
+            var l = Logger(label: "gateway")
+            l.logLevel = config.logLevel
+            return l
+        }()
+        logger.info("starting", metadata: ["whatsapp": "\(config.whatsapp)", "kafka": "\(config.kafkaBrokers)"])
+        if config.whatsapp.appSecrets.isEmpty {
+            logger.warning("WHATSAPP_APP_SECRET is not set: every webhook will be rejected with 401")
+        }
+
+        let postgres = PostgresClient(configuration: try DatabaseURL.configuration(config.databaseURL), backgroundLogger: logger)
+        // The ack timeout bounds how long Meta waits before we answer 503 and it retries.
+        let producer = try KafkaProducer(
+            config: config.producerProperties(messageTimeoutMs: config.webhookAckTimeoutMs), logger: logger)
+        let gate = StartupGate()
+        let readiness = Readiness([
+            Readiness.startup(gate), Readiness.postgres(postgres), Readiness.kafka(config.kafkaBase),
+        ])
+        let router = buildRouter(
+            config: config, postgres: postgres, producer: producer, registry: registry, readiness: readiness,
+            logger: logger)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("0.0.0.0", port: config.httpPort), serverName: "gateway"),
+            logger: logger)
+        let startup = StartupTasks(config: config, postgres: postgres, gate: gate, logger: logger) {
+            if let token = config.bootstrapToken {
+                try await TokenStore.ensureBootstrapAdmin(token: token, on: postgres, logger: logger)
+            }
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: postgres),
+                    .init(service: ProducerService(producer: producer)),
+                    .init(service: startup, successTerminationBehavior: .ignore),
+                    .init(service: app, successTerminationBehavior: .gracefullyShutdownGroup,
+                          failureTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Kafka
+import Logging
+import Metrics
+import NIOCore
+import ServiceKit
+import WireModels
+
+/// Meta's callback: the verification handshake and notifications. A notification is answered
+/// 200 only after the broker acknowledged the raw body (acks=all); nothing slower (no
+/// database) happens on this path.
+public struct WebhookController: Sendable {
+    let verifier: SignatureVerifier
+    let verifyTokens: [String]
+    let producer: KafkaProducer
+    let topic: String
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    public init(config: ServiceConfig, producer: KafkaProducer, logger: Logger) {
+        verifier = SignatureVerifier(appSecrets: config.whatsapp.appSecrets)
+        verifyTokens = config.whatsapp.verifyTokens
+        self.producer = producer
+        topic = config.topics.name(Topics.webhookRaw)
+        maxBodyBytes = config.webhookMaxBodyBytes
+        self.logger = logger
+    }
+
+    public func add(to router: Router<some RequestContext>) {
+        router.get("webhooks/whatsapp") { request, _ in self.handshake(request) }
+        router.post("webhooks/whatsapp") { request, _ in try await self.receive(request) }
+    }
+
+    func handshake(_ request: Request) -> Response {
+        let q = request.uri.queryParameters
+        let mode = q["hub.mode"].map(String.init)
+        let token = q["hub.verify_token"].map { Array($0.utf8) } ?? []
+        let challenge = q["hub.challenge"].map(String.init) ?? ""
+        // Compare against every token without stopping early.
+        var matched = false
+        for candidate in verifyTokens where Self.constantTimeEqual(Array(candidate.utf8), token) { matched = true }
+        guard mode == "subscribe", matched else {
+            WebhookMetrics.outcome("handshake_rejected")
+            return plain(.forbidden, "verification failed\n")
+        }
+        WebhookMetrics.outcome("handshake_ok")
+        return plain(.ok, challenge)
+    }
+
+    func receive(_ request: Request) async throws -> Response {
+        let started = ContinuousClock.now
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            WebhookMetrics.outcome("too_large")
+            return plain(.contentTooLarge, "body exceeds \(maxBodyBytes) bytes\n")
+        }
+        let body = Array(buffer.readableBytesView)
+        WebhookMetrics.bytes.record(body.count)
+        do {
+            try verifier.verify(body: body, header: request.headers[.xHubSignature256])
+        } catch {
+            WebhookMetrics.outcome("bad_signature")
+            logger.warning("webhook rejected", metadata: ["reason": "\(error)"])
+            return plain(.unauthorized, "\(error)\n")
+        }
+        let parsed: WebhookBody
+        do {
+            parsed = try WebhookBody(bytes: body)
+        } catch {
+            WebhookMetrics.outcome("bad_request")
+            return plain(.badRequest, "\(error)\n")
+        }
+        let sha = Hashing.sha256Hex(body)
+        let now = Date()
+        let envelope = EventEnvelope(
+            eventId: sha, type: EventTypes.webhookRaw, occurredAt: now, source: "gateway",
+            payload: RawWebhook(body: String(decoding: body, as: UTF8.self), sha256: sha, receivedAt: now))
+        do {
+            try await producer.send(
+                OutgoingRecord(topic: topic, key: Array(parsed.partitionKey.utf8), value: try envelope.encoded()))
+        } catch {
+            WebhookMetrics.outcome("unavailable")
+            logger.error("broker did not acknowledge webhook", metadata: ["event_id": "\(sha)", "error": "\(error)"])
+            return plain(.serviceUnavailable, "could not store the notification, retry later\n")
+        }
+        WebhookMetrics.outcome("accepted")
+        WebhookMetrics.ackLatency.recordInterval(since: started)
+        logger.debug("webhook accepted", metadata: ["event_id": "\(sha)", "bytes": "\(body.count)"])
+        return plain(.ok, "EVENT_RECEIVED\n")
+    }
+
+    func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var diff: UInt8 = 0
+        for i in 0..<a.count { diff |= a[i] ^ b[i] }
+        return diff == 0
+    }
+}
+
+enum WebhookMetrics {
+    static let bytes = Recorder(label: "crm_webhook_body_bytes")
+    static let ackLatency = Metrics.Timer(label: "crm_webhook_ack_seconds")
+
+    static func outcome(_ name: String) {
+        Counter(label: "crm_webhook_requests_total", dimensions: [("outcome", name)]).increment()
+    }
+}
+
+extension HTTPField.Name {
+    static let xHubSignature256 = Self("X-Hub-Signature-256")!
+}

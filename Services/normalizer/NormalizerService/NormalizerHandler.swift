@@ -1,0 +1,94 @@
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import ServiceKit
+import Storage
+import WireModels
+
+/// `wa.webhook.raw` → archive the body once (`webhook_raw`), then publish one event per
+/// message, status and other change. Bodies already processed (Meta's retries, replays of
+/// the same bytes) are archived once and publish nothing again.
+public struct NormalizerHandler: RecordBatchHandler {
+    let postgres: PostgresClient
+    let producer: KafkaProducer
+    let topics: Topics
+    let logger: Logger
+    let normalizer = WebhookNormalizer()
+
+    public init(context: WorkerContext) {
+        postgres = context.postgres
+        producer = context.producer
+        topics = context.config.topics
+        logger = context.logger
+    }
+
+    public func handle(_ records: [KafkaRecord]) async throws {
+        let raws = try records.map { try EventEnvelope<RawWebhook>.decode($0.value).payload }
+        // One body can be in a batch twice (Meta retried quickly); archive once.
+        var seen = Set<String>()
+        let unique = raws.filter { seen.insert($0.sha256).inserted }
+        let states = try await postgres.withTransaction(logger: logger) { conn in
+            try await WebhookRawStore.archive(
+                unique.map { .init(sha256: $0.sha256, body: $0.body, receivedAt: $0.receivedAt) }, on: conn,
+                logger: logger)
+        }
+
+        var outgoing: [OutgoingRecord] = []
+        var outcomes: [(sha: String, state: String, error: String?)] = []
+        for raw in unique where states[raw.sha256] == "received" {
+            let (records, state, error) = try normalize(raw)
+            outgoing += records
+            outcomes.append((raw.sha256, state, error))
+        }
+        guard !outcomes.isEmpty else { return }
+        // Publish before marking processed: a crash in between republishes, which the
+        // downstream idempotency keys absorb; the reverse order could lose events.
+        try await producer.send(outgoing)
+        try await postgres.withTransaction(logger: logger) { conn in
+            for o in outcomes {
+                try await WebhookRawStore.markProcessed(sha256: o.sha, state: o.state, error: o.error, on: conn, logger: logger)
+            }
+        }
+    }
+
+    func normalize(_ raw: RawWebhook) throws -> ([OutgoingRecord], String, String?) {
+        let body: WebhookBody
+        do {
+            body = try WebhookBody(bytes: Array(raw.body.utf8))
+        } catch {
+            logger.error("archived body is not a WhatsApp notification", metadata: ["event_id": "\(raw.sha256)", "error": "\(error)"])
+            return ([], "failed", "\(error)")
+        }
+        let out = normalizer.normalize(body, receivedAt: raw.receivedAt)
+        var records: [OutgoingRecord] = []
+        for m in out.messages {
+            records.append(try record(Topics.inboundMessage, key: m.waId ?? m.userId ?? m.wamid, id: m.wamid,
+                                      type: EventTypes.inboundMessage, at: m.timestamp, payload: m))
+        }
+        for s in out.statuses {
+            records.append(try record(Topics.status, key: s.wamid, id: s.eventId, type: EventTypes.status, at: s.timestamp, payload: s))
+        }
+        for t in out.templateEvents {
+            records.append(try record(Topics.templateEvent, key: t.key, id: t.eventId, type: EventTypes.templateEvent,
+                                      at: raw.receivedAt, payload: t.event))
+        }
+        for a in out.accountEvents {
+            records.append(try record(Topics.accountEvent, key: a.key, id: a.eventId, type: EventTypes.accountEvent,
+                                      at: raw.receivedAt, payload: a.event))
+        }
+        if !out.problems.isEmpty {
+            logger.warning("webhook items rejected", metadata: ["event_id": "\(raw.sha256)", "problems": "\(out.problems)"])
+        }
+        logger.debug("normalized", metadata: ["event_id": "\(raw.sha256)", "messages": "\(out.messages.count)", "statuses": "\(out.statuses.count)"])
+        return (records, out.problems.isEmpty ? "processed" : "partial",
+                out.problems.isEmpty ? nil : out.problems.joined(separator: "; "))
+    }
+
+    func record<P: Codable & Sendable>(_ topic: String, key: String, id: String, type: String, at: Date, payload: P) throws
+        -> OutgoingRecord
+    {
+        let envelope = EventEnvelope(eventId: id, type: type, occurredAt: at, source: "normalizer", payload: payload)
+        return OutgoingRecord(topic: topics.name(topic), key: Array(key.utf8), value: try envelope.encoded())
+    }
+}

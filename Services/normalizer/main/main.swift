@@ -1,0 +1,7 @@
+import NormalizerService
+import ServiceKit
+import WireModels
+
+try await WorkerHost.run(service: "normalizer", defaultAdminPort: 9101, consumes: [Topics.webhookRaw]) {
+    NormalizerHandler(context: $0)
+}

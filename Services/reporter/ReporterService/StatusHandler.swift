@@ -1,0 +1,32 @@
+import Kafka
+import Logging
+import PostgresNIO
+import ServiceKit
+import Storage
+import WireModels
+
+/// `wa.status` → keep each distinct status event once and move the message's current status
+/// forward (see `DeliveryStatus`). Statuses for messages not stored yet stay in history and
+/// are applied when the message row appears.
+public struct StatusHandler: RecordBatchHandler {
+    let postgres: PostgresClient
+    let logger: Logger
+
+    public init(context: WorkerContext) {
+        postgres = context.postgres
+        logger = context.logger
+    }
+
+    public func handle(_ records: [KafkaRecord]) async throws {
+        let envelopes = try records.map { try EventEnvelope<StatusUpdate>.decode($0.value) }
+        try await postgres.withTransaction(logger: logger) { conn in
+            for envelope in envelopes {
+                let s = envelope.payload
+                guard try await StatusStore.record(s, on: conn, logger: logger) else { continue }
+                try await StatusStore.apply(
+                    wamid: s.wamid, status: s.status, at: s.timestamp, error: s.errors.first, on: conn, logger: logger)
+                logger.debug("status applied", metadata: ["event_id": "\(envelope.eventId)"])
+            }
+        }
+    }
+}

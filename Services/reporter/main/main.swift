@@ -1,0 +1,7 @@
+import ReporterService
+import ServiceKit
+import WireModels
+
+try await WorkerHost.run(service: "reporter", defaultAdminPort: 9104, consumes: [Topics.status]) {
+    StatusHandler(context: $0)
+}

@@ -1,0 +1,56 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import WireModels
+
+/// The Cloud API's send endpoint, `POST {graph}/{version}/{phone-number-id}/messages`.
+public struct GraphClient: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case accepted(wamid: String, waId: String?)
+        /// Meta answered with an error object (or an unreadable non-2xx body).
+        case rejected(httpStatus: Int, error: WhatsAppError)
+    }
+
+    let http: HTTPClient
+    let baseURL: String
+    let version: String
+    let accessToken: String
+    let timeout: TimeAmount
+
+    public init(http: HTTPClient = .shared, baseURL: String, version: String, accessToken: String,
+                timeout: TimeAmount = .seconds(10)) {
+        self.http = http
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.version = version
+        self.accessToken = accessToken
+        self.timeout = timeout
+    }
+
+    public func sendText(phoneNumberId: String, to: String, text: String, callbackData: String?) async throws -> Outcome {
+        var body: [String: JSONValue] = [
+            "messaging_product": .string("whatsapp"), "recipient_type": .string("individual"), "to": .string(to),
+            "type": .string("text"), "text": .object(["preview_url": .bool(false), "body": .string(text)]),
+        ]
+        if let callbackData { body["biz_opaque_callback_data"] = .string(callbackData) }
+        var request = HTTPClientRequest(url: "\(baseURL)/\(version)/\(phoneNumberId)/messages")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: try JSONCoding.encoder().encode(JSONValue.object(body))))
+        let response = try await http.execute(request, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        let json = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: bytes))
+        let status = Int(response.status.code)
+        if (200..<300).contains(status), let wamid = json?["messages"]?.arrayValue.first?["id"]?.stringValue {
+            return .accepted(wamid: wamid, waId: json?["contacts"]?.arrayValue.first?["wa_id"]?.stringValue)
+        }
+        let e = json?["error"]
+        let code = e?["code"]?.stringValue.flatMap { Int($0) } ?? (status >= 500 ? 2 : 1)
+        return .rejected(
+            httpStatus: status,
+            error: WhatsAppError(
+                code: code, title: e?["type"]?.stringValue, message: e?["message"]?.stringValue ?? "HTTP \(status)",
+                details: e?["error_data"]?["details"]?.stringValue))
+    }
+}

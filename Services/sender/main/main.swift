@@ -1,0 +1,7 @@
+import SenderService
+import ServiceKit
+import WireModels
+
+try await WorkerHost.run(service: "sender", defaultAdminPort: 9103, consumes: [Topics.outboundRequest]) {
+    try SendHandler(context: $0)
+}

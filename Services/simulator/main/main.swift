@@ -1,0 +1,3 @@
+import SimulatorService
+
+try await SimulatorApp.run()

@@ -1,0 +1,114 @@
+import Foundation
+import Logging
+import WireModels
+
+/// Everything a service reads from its environment, read once at start (names: DESIGN.md).
+public struct ServiceConfig: Sendable {
+    public var service: String
+    public var kafkaBrokers: String
+    public var databaseURL: String
+    public var httpPort: Int
+    public var adminPort: Int
+    public var logLevel: Logger.Level
+    public var topics: Topics
+    /// Partitions per topic when this process creates topics; a worker group scales up to this.
+    public var topicPartitions: Int32
+    public var topicReplication: Int16
+    /// Extra librdkafka properties (`k=v,k=v`), e.g. short group timeouts for the local broker.
+    public var kafkaProperties: [String: String]
+    public var consumerBatchSize: Int
+    public var whatsapp: WhatsAppConfig
+    public var bootstrapToken: String?
+    public var webhookMaxBodyBytes: Int
+    public var webhookAckTimeoutMs: Int
+    /// Test hook: SIGKILL the process after the first batch's database commit and before its
+    /// offsets are stored, to prove redelivery after a crash creates no duplicates.
+    public var faultCrashAfterCommit: Bool
+
+    public init(service: String, defaultAdminPort: Int, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws
+    {
+        let env = Environment(values: environment)
+        self.service = service
+        kafkaBrokers = env["KAFKA_BROKERS"] ?? "127.0.0.1:9092"
+        databaseURL = env["DATABASE_URL"] ?? "postgres://crm@127.0.0.1:5432/crm"
+        httpPort = try env.int("HTTP_PORT", default: 8080)
+        adminPort = try env.int("ADMIN_PORT", default: defaultAdminPort)
+        logLevel = Logger.Level(rawValue: (env["LOG_LEVEL"] ?? "info").lowercased()) ?? .info
+        topics = Topics(prefix: env["KAFKA_TOPIC_PREFIX"] ?? "")
+        topicPartitions = Int32(try env.int("KAFKA_TOPIC_PARTITIONS", default: 6))
+        topicReplication = Int16(try env.int("KAFKA_TOPIC_REPLICATION", default: 1))
+        kafkaProperties = try Self.parseProperties(env["KAFKA_PROPERTIES"] ?? "")
+        consumerBatchSize = try env.int("CONSUMER_BATCH_SIZE", default: 500)
+        whatsapp = WhatsAppConfig(env: env)
+        bootstrapToken = env["CRM_BOOTSTRAP_TOKEN"]
+        webhookMaxBodyBytes = try env.int("WEBHOOK_MAX_BODY_BYTES", default: 1 << 20)
+        webhookAckTimeoutMs = try env.int("WEBHOOK_ACK_TIMEOUT_MS", default: 5000)
+        faultCrashAfterCommit = env["CRM_FAULT_CRASH_AFTER_COMMIT"] == "1"
+    }
+
+    static func parseProperties(_ text: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in text.split(separator: ",") where !pair.trimmingCharacters(in: .whitespaces).isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { throw ConfigError("KAFKA_PROPERTIES entry '\(pair)' is not key=value") }
+            out[parts[0].trimmingCharacters(in: .whitespaces)] = parts[1].trimmingCharacters(in: .whitespaces)
+        }
+        return out
+    }
+
+    /// Consumer group of a stage; the topic prefix namespaces groups too.
+    public func consumerGroup(_ stage: String) -> String { topics.prefix + "crm." + stage }
+}
+
+/// The single WhatsApp account configurable by environment alone. Secrets are kept out of
+/// `description` so that printing a config can never leak them.
+public struct WhatsAppConfig: Sendable, CustomStringConvertible {
+    public var wabaId: String?
+    public var phoneNumberId: String?
+    public var accessToken: String?
+    /// Several apps may post to one endpoint: WHATSAPP_APP_SECRET may list secrets separated by commas.
+    public var appSecrets: [String]
+    public var verifyTokens: [String]
+    public var graphURL: String
+    public var graphVersion: String
+
+    init(env: Environment) {
+        wabaId = env["WHATSAPP_WABA_ID"]
+        phoneNumberId = env["WHATSAPP_PHONE_NUMBER_ID"]
+        accessToken = env["WHATSAPP_ACCESS_TOKEN"]
+        appSecrets = env.list("WHATSAPP_APP_SECRET")
+        verifyTokens = env.list("WHATSAPP_VERIFY_TOKEN")
+        graphURL = env["WHATSAPP_GRAPH_URL"] ?? "https://graph.facebook.com"
+        graphVersion = env["WHATSAPP_GRAPH_VERSION"] ?? "v21.0"
+    }
+
+    public var description: String {
+        "WhatsAppConfig(waba: \(wabaId ?? "-"), phone_number_id: \(phoneNumberId ?? "-"), graph: \(graphURL)/\(graphVersion), "
+            + "app secrets: \(appSecrets.count), verify tokens: \(verifyTokens.count), access token: \(accessToken == nil ? "unset" : "set"))"
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+struct Environment {
+    let values: [String: String]
+
+    subscript(_ key: String) -> String? {
+        guard let v = values[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+        return v
+    }
+
+    func int(_ key: String, default value: Int) throws -> Int {
+        guard let raw = self[key] else { return value }
+        guard let n = Int(raw) else { throw ConfigError("\(key) must be a whole number, got '\(raw)'") }
+        return n
+    }
+
+    func list(_ key: String) -> [String] {
+        (self[key] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}

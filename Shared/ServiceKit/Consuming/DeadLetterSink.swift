@@ -1,0 +1,47 @@
+import Kafka
+import Logging
+import PostgresNIO
+import Storage
+import WireModels
+
+/// Where a record goes after its last failed attempt: `wa.dlq` (same key, original event id)
+/// and a replayable `failures` row. Both must succeed before the partition moves on.
+public struct DeadLetterSink: Sendable {
+    let stage: String
+    let topics: Topics
+    let producer: KafkaProducer
+    let postgres: PostgresClient
+    let logger: Logger
+
+    public init(stage: String, topics: Topics, producer: KafkaProducer, postgres: PostgresClient, logger: Logger) {
+        self.stage = stage
+        self.topics = topics
+        self.producer = producer
+        self.postgres = postgres
+        self.logger = logger
+    }
+
+    public func deadLetter(_ record: KafkaRecord, error: any Error, attempts: Int) async throws {
+        let eventId = try? JSONCoding.decoder().decode(EnvelopeHeader.self, from: .init(record.value)).eventId
+        let value = String(decoding: record.value, as: UTF8.self)
+        let letter = DeadLetter(
+            stage: stage, topic: topics.base(of: record.topic), partition: record.partition, offset: record.offset,
+            error: "\(error)", attempts: attempts, value: value)
+        let envelope = EventEnvelope(
+            eventId: eventId ?? "\(record.topic):\(record.partition):\(record.offset)", type: EventTypes.deadLetter,
+            occurredAt: record.timestamp ?? .now, source: stage, payload: letter)
+        try await producer.send(
+            OutgoingRecord(topic: topics.name(Topics.deadLetter), key: record.key, value: try envelope.encoded()))
+        try await FailureStore.record(
+            .init(
+                stage: stage, topic: letter.topic, partition: record.partition, offset: record.offset,
+                eventId: eventId, error: letter.error, attempts: attempts, payload: value),
+            on: postgres, logger: logger)
+        logger.error(
+            "record dead-lettered",
+            metadata: [
+                "event_id": "\(eventId ?? "-")", "topic": "\(record.topic)", "partition": "\(record.partition)",
+                "offset": "\(record.offset)", "error": "\(error)",
+            ])
+    }
+}

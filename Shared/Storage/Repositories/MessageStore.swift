@@ -1,0 +1,115 @@
+import Foundation
+import PostgresNIO
+import WireModels
+
+public struct MessageRow: Sendable, Codable, Equatable {
+    public struct StatusHistoryItem: Sendable, Codable, Equatable {
+        public var status: String
+        public var at: Date
+        public var errorCode: Int?
+        enum CodingKeys: String, CodingKey {
+            case status, at
+            case errorCode = "error_code"
+        }
+    }
+
+    public struct ErrorInfo: Sendable, Codable, Equatable {
+        public var code: Int
+        public var title: String?
+    }
+
+    public var wamid: String
+    public var direction: String
+    public var contactId: UUID?
+    public var phoneNumberId: String?
+    public var type: String
+    public var text: String?
+    public var template: String?
+    public var campaignId: UUID?
+    public var status: String?
+    public var statusHistory: [StatusHistoryItem]
+    public var error: ErrorInfo?
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case wamid, direction
+        case contactId = "contact_id"
+        case phoneNumberId = "phone_number_id"
+        case type, text, template
+        case campaignId = "campaign_id"
+        case status
+        case statusHistory = "status_history"
+        case error
+        case createdAt = "created_at"
+    }
+}
+
+public enum MessageStore {
+    /// Stores an inbound message once (wamid is the natural key); returns whether it was new.
+    @discardableResult
+    public static func insertInbound(
+        _ m: InboundMessage, contactId: UUID, on conn: PostgresConnection, logger: Logger
+    ) async throws -> Bool {
+        let content = String(decoding: try JSONCoding.encoder().encode(m.content), as: UTF8.self)
+        let rows = try await conn.query(
+            """
+            INSERT INTO messages (wamid, direction, contact_id, waba_id, phone_number_id, counterpart_wa_id, type,
+                                  text, content, context_wamid, meta_timestamp)
+            VALUES (\(m.wamid), 'inbound', \(contactId), \(m.wabaId), \(m.phoneNumberId), \(m.waId), \(m.type),
+                    \(m.text), \(content)::jsonb, \(m.contextId), \(m.timestamp))
+            ON CONFLICT (wamid) DO NOTHING
+            RETURNING wamid
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    /// An outbound message as accepted by the Cloud API. Statuses that raced ahead of this
+    /// row (kept in history) are applied right away.
+    public static func insertOutbound(
+        wamid: String, contactId: UUID?, phoneNumberId: String, toWaId: String, type: String, text: String?,
+        sendRequestId: String, on conn: PostgresConnection, logger: Logger
+    ) async throws {
+        try await conn.query(
+            """
+            INSERT INTO messages (wamid, direction, contact_id, phone_number_id, counterpart_wa_id, type, text,
+                                  send_request_id, status, status_at)
+            VALUES (\(wamid), 'outbound', \(contactId), \(phoneNumberId), \(toWaId), \(type), \(text),
+                    \(sendRequestId), 'accepted', now())
+            ON CONFLICT (wamid) DO NOTHING
+            """, logger: logger)
+        try await StatusStore.applyRecorded(wamid: wamid, on: conn, logger: logger)
+    }
+
+    public static func get(wamid: String, on client: PostgresClient, logger: Logger) async throws -> MessageRow? {
+        try await client.withConnection { conn in
+            let rows = try await conn.query(
+                """
+                SELECT wamid, direction, contact_id, phone_number_id, type, text, template, campaign_id, status,
+                       (last_error->>'code')::int, last_error->>'title', created_at
+                FROM messages WHERE wamid = \(wamid)
+                """, logger: logger)
+            var found: MessageRow?
+            for try await (w, dir, contact, pn, type, text, template, campaign, status, errCode, errTitle, created)
+                in rows.decode(
+                    (String, String, UUID?, String?, String, String?, String?, UUID?, String?, Int?, String?, Date)
+                        .self)
+            {
+                found = MessageRow(
+                    wamid: w, direction: dir, contactId: contact, phoneNumberId: pn, type: type, text: text,
+                    template: template, campaignId: campaign, status: status, statusHistory: [],
+                    error: errCode.map { .init(code: $0, title: errTitle) }, createdAt: created)
+            }
+            guard var message = found else { return nil }
+            let history = try await conn.query(
+                """
+                SELECT status, occurred_at, error_code FROM message_status_events
+                WHERE wamid = \(wamid) ORDER BY occurred_at, crm_status_rank(status), id
+                """, logger: logger)
+            for try await (status, at, code) in history.decode((String, Date, Int?).self) {
+                message.statusHistory.append(.init(status: status, at: at, errorCode: code))
+            }
+            return message
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import PostgresNIO
+
+/// The archive of every raw webhook body, deduplicated by SHA-256 of its bytes.
+public enum WebhookRawStore {
+    public struct Item: Sendable {
+        public var sha256: String
+        public var body: String
+        public var receivedAt: Date
+        public init(sha256: String, body: String, receivedAt: Date) {
+            self.sha256 = sha256
+            self.body = body
+            self.receivedAt = receivedAt
+        }
+    }
+
+    /// Inserts the bodies not archived yet (one statement for the batch) and returns the
+    /// processing state of every given hash, so already-processed bodies are skipped.
+    public static func archive(_ items: [Item], on conn: PostgresConnection, logger: Logger) async throws
+        -> [String: String]
+    {
+        guard !items.isEmpty else { return [:] }
+        try await conn.query(
+            """
+            INSERT INTO webhook_raw (sha256, body, received_at)
+            SELECT * FROM unnest(\(items.map(\.sha256))::text[], \(items.map(\.body))::text[],
+                                 \(items.map(\.receivedAt))::timestamptz[])
+            ON CONFLICT (sha256) DO NOTHING
+            """, logger: logger)
+        var states: [String: String] = [:]
+        let rows = try await conn.query(
+            "SELECT sha256, state FROM webhook_raw WHERE sha256 = ANY(\(items.map(\.sha256)))", logger: logger)
+        for try await (sha, state) in rows.decode((String, String).self) { states[sha] = state }
+        return states
+    }
+
+    /// `processed`, `partial` (some items rejected) or `failed`, with the reasons.
+    public static func markProcessed(
+        sha256: String, state: String, error: String?, on conn: PostgresConnection, logger: Logger
+    ) async throws {
+        try await conn.query(
+            """
+            UPDATE webhook_raw SET state = \(state), error = \(error), processed_at = now()
+            WHERE sha256 = \(sha256)
+            """, logger: logger)
+    }
+}
