@@ -22,6 +22,7 @@ public final class KafkaConsumer: Sendable {
     /// Held around every use of the handle outside the executor and around `rd_kafka_destroy`,
     /// so those never race.
     private let state = Mutex(State())
+    private let positions = ConsumerPositions()
     private var logger: Logger { context.logger }
 
     /// config must contain group.id and bootstrap.servers; the wrapper forces
@@ -122,6 +123,7 @@ public final class KafkaConsumer: Sendable {
             take(message, into: &records)
         }
         if records.isEmpty { try throwIfFatal() }
+        positions.refresh(handle)
         return records
     }
 
@@ -183,7 +185,7 @@ public final class KafkaConsumer: Sendable {
             guard error == RD_KAFKA_RESP_ERR_NO_ERROR || Self.isNotAssigned(error) else {
                 throw KafkaError(error, "store offsets")
             }
-            for element in UnsafeBufferPointer(start: list!.pointee.elems, count: Int(list!.pointee.cnt)) {
+            for element in list!.elements {
                 let error = element.err
                 if error == RD_KAFKA_RESP_ERR_NO_ERROR { continue }
                 let name = "\(String(cString: element.topic))[\(element.partition)]"
@@ -259,48 +261,12 @@ public final class KafkaConsumer: Sendable {
     /// Current assignment's lag per partition from the consumer's own view (high watermark
     /// from the last fetch response − position), for metrics. Non-blocking: it reads
     /// librdkafka's cached values and never asks the broker (ListOffsets is wrong on Tansu).
+    /// The assignment is the one seen by the last `poll`. Before the first record of a
+    /// partition arrives, the position is its committed offset as learnt by `poll`, so an
+    /// idle, caught-up consumer reports 0 rather than unknown (-1).
     public func lag() -> [PartitionLag] {
         state.withLock { state in
-            guard !state.destroyed else { return [] }
-            let rk = handle.pointer
-            var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>? = nil
-            guard rd_kafka_assignment(rk, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else {
-                return []
-            }
-            defer { rd_kafka_topic_partition_list_destroy(assignment) }
-            _ = rd_kafka_position(rk, assignment)
-
-            var lags: [PartitionLag] = []
-            for element in UnsafeBufferPointer(start: assignment.pointee.elems, count: Int(assignment.pointee.cnt)) {
-                let topic = String(cString: element.topic)
-                var low: Int64 = -1
-                var high: Int64 = -1
-                if rd_kafka_get_watermark_offsets(rk, topic, element.partition, &low, &high)
-                    != RD_KAFKA_RESP_ERR_NO_ERROR
-                {
-                    (low, high) = (-1, -1)
-                }
-                lags.append(PartitionLag.compute(topic: topic, partition: element.partition,
-                                                 low: low, high: high, position: element.offset))
-            }
-            return lags.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+            state.destroyed ? [] : positions.lag(handle)
         }
-    }
-}
-
-struct TopicPartition: Hashable {
-    var topic: String
-    var partition: Int32
-}
-
-extension PartitionLag {
-    /// librdkafka reports "unknown" as negative logical offsets (e.g. -1001 INVALID).
-    static func compute(topic: String, partition: Int32, low: Int64, high: Int64, position: Int64) -> PartitionLag {
-        let high = high >= 0 ? high : -1
-        var position = position >= 0 ? position : -1
-        // Nothing consumed yet from a partition that is known to be empty: fully caught up.
-        if position < 0 && high >= 0 && low >= 0 && low == high { position = high }
-        let lag = high >= 0 && position >= 0 ? max(0, high - position) : -1
-        return PartitionLag(topic: topic, partition: partition, highWatermark: high, position: position, lag: lag)
     }
 }

@@ -8,6 +8,12 @@ struct RdKafkaHandle: @unchecked Sendable {
     let pointer: OpaquePointer
 }
 
+/// The librdkafka linked at run time.
+public enum KafkaLibrary {
+    /// e.g. "2.16.1". Debian's 2.0.2 can't talk to Tansu; log this at start-up.
+    public static var version: String { String(cString: rd_kafka_version_str()) }
+}
+
 /// State shared with librdkafka's C callbacks, passed as the handle's opaque. The owning
 /// client holds it strongly until after `rd_kafka_destroy`, so the unretained pointer that
 /// librdkafka keeps never dangles.

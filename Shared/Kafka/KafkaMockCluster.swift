@@ -11,6 +11,11 @@ import Logging
 ///   create topics with `createTopic`. Producing to an unknown topic auto-creates it.
 public final class KafkaMockCluster: Sendable {
     public let bootstrapServers: String
+    /// Group timeouts for consumers of this mock. A member joining after another left waits
+    /// about session.timeout.ms − 1 s, so they are short where this librdkafka lets the mock
+    /// answer joins at once; older ones (Debian's 2.0.2) delay every join by 3 s and then need
+    /// the usual 6 s session, or the JoinGroup request times out.
+    public let consumerGroupSettings: [String: String]
     private let handle: RdKafkaHandle
     private let cluster: MockClusterPointer
     private let context: ClientContext
@@ -24,9 +29,12 @@ public final class KafkaMockCluster: Sendable {
             throw KafkaError.invalidArgument("this librdkafka has no mock cluster")
         }
         self.cluster = MockClusterPointer(pointer: cluster)
-        if crdkafka_mock_set_initial_rebalance_delay(cluster, 0) == 0 {
-            logger.debug("This librdkafka can't shorten the mock's 3 s initial rebalance delay")
-        }
+        let fastJoins = crdkafka_mock_set_initial_rebalance_delay(cluster, 0) != 0
+        consumerGroupSettings = [
+            "session.timeout.ms": fastJoins ? "2000" : "6000",
+            "heartbeat.interval.ms": "500",
+            "max.poll.interval.ms": "7000",
+        ]
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
     }
 

@@ -19,9 +19,9 @@ struct MockClusterTests {
     }
 
     private func consumer(group: String, topics: [String]) throws -> KafkaConsumer {
-        try KafkaConsumer(
-            config: TestSupport.consumerConfig(bootstrap: cluster.bootstrapServers, group: group),
-            topics: topics, logger: logger)
+        var config = ["bootstrap.servers": cluster.bootstrapServers, "group.id": group]
+        config.merge(cluster.consumerGroupSettings) { $1 }
+        return try KafkaConsumer(config: config, topics: topics, logger: logger)
     }
 
     @Test func sendReturnsAfterAcknowledgementAndRecordsRoundTrip() async throws {
@@ -30,7 +30,8 @@ struct MockClusterTests {
         let producer = try producer()
         let headers = [KafkaHeader(key: "trace_id", value: Array("abc".utf8)), KafkaHeader(key: "empty", value: [])]
         let before = Date()
-        try await producer.send(OutgoingRecord(topic: topic, key: Array("key".utf8), value: Array("one".utf8), headers: headers))
+        try await producer.send(
+            OutgoingRecord(topic: topic, key: Array("key".utf8), value: Array("one".utf8), headers: headers))
         try await producer.send(OutgoingRecord(topic: topic, key: nil, value: Array("two".utf8)))
         try await producer.send([])
         await producer.shutdown(timeout: .seconds(5))
@@ -141,6 +142,13 @@ struct MockClusterTests {
         try await second.commit()
         try await second.commit()  // nothing new stored: "no offset" is not an error
         await second.close()
+
+        // A member that gets no record still knows its position (the committed offset).
+        let third = try consumer(group: group, topics: [topic])
+        try await TestSupport.waitForAssignment(third)
+        let lags = try await TestSupport.pollUntilLag(third) { $0.map(\.lag) == [0] }
+        #expect(lags == [PartitionLag(topic: topic, partition: 0, highWatermark: 10, position: 10, lag: 0)])
+        await third.close()
     }
 
     @Test func recordsNotStoredAreRedeliveredAfterClose() async throws {
@@ -243,7 +251,8 @@ struct MockClusterTests {
             _ = try KafkaProducer(config: ["no.such.property": "1"], logger: logger)
         }
         #expect(throws: KafkaError.self) {
-            _ = try KafkaConsumer(config: ["bootstrap.servers": cluster.bootstrapServers], topics: ["t"], logger: logger)
+            _ = try KafkaConsumer(
+                config: ["bootstrap.servers": cluster.bootstrapServers], topics: ["t"], logger: logger)
         }
         #expect(throws: KafkaError.self) {
             _ = try KafkaConsumer(config: ["group.id": "g"], topics: ["t"], logger: logger)
@@ -270,6 +279,10 @@ struct KafkaHelperTests {
         #expect(emptyPartition.lag == 0 && emptyPartition.position == 5)
         let notYetConsumed = PartitionLag.compute(topic: "t", partition: 0, low: 0, high: 5, position: -1001)
         #expect(notYetConsumed.lag == -1)
+    }
+
+    @Test func libraryVersionIsReported() {
+        #expect(KafkaLibrary.version.first?.isNumber == true, "\(KafkaLibrary.version)")
     }
 
     @Test func errorDescriptionNamesTheCode() {

@@ -15,7 +15,8 @@ enum TestSupport {
         "\(prefix)-\(UUID().uuidString.lowercased())"
     }
 
-    /// Short group timeouts: Tansu (and the mock cluster) otherwise take ~20 s to form a group.
+    /// Short group timeouts: Tansu otherwise takes ~20 s to form a group (~3 s with these).
+    /// (The mock cluster brings its own: `KafkaMockCluster.consumerGroupSettings`.)
     static func consumerConfig(bootstrap: String, group: String) -> [String: String] {
         [
             "bootstrap.servers": bootstrap,
@@ -24,6 +25,18 @@ enum TestSupport {
             "max.poll.interval.ms": "7000",
             "heartbeat.interval.ms": "500",
         ]
+    }
+
+    /// Waits until the group gave the consumer its partitions (lag() lists the assignment).
+    static func waitForAssignment(_ consumer: KafkaConsumer, within: Duration = .seconds(20)) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + within
+        while consumer.lag().isEmpty && clock.now < deadline {
+            // Polling drives the group protocol; nothing is expected here yet.
+            let records = try await consumer.poll(maxRecords: 1, timeout: .milliseconds(50))
+            try #require(records.isEmpty, "waitForAssignment must only be used on an empty topic or group position")
+        }
+        try #require(!consumer.lag().isEmpty, "no partitions assigned within \(within)")
     }
 
     static func records(topic: String, count: Int, prefix: String = "v") -> [OutgoingRecord] {
@@ -42,12 +55,25 @@ enum TestSupport {
         let deadline = clock.now + within
         var received: [KafkaRecord] = []
         while received.count < count && clock.now < deadline {
-            let records = try await consumer.poll(maxRecords: min(batch, count - received.count), timeout: .milliseconds(500))
+            let records = try await consumer.poll(
+                maxRecords: min(batch, count - received.count), timeout: .milliseconds(500))
             #expect(records.count <= batch)
             if store { try consumer.storeOffsets(for: records) }
             received += records
         }
         return received
+    }
+
+    /// Keeps polling (which must find nothing) until `lag()` satisfies `done`; returns the last lag.
+    static func pollUntilLag(
+        _ consumer: KafkaConsumer, within: Duration = .seconds(10), _ done: ([PartitionLag]) -> Bool
+    ) async throws -> [PartitionLag] {
+        let clock = ContinuousClock()
+        let deadline = clock.now + within
+        while !done(consumer.lag()) && clock.now < deadline {
+            #expect(try await consumer.poll(maxRecords: 10, timeout: .milliseconds(200)).isEmpty)
+        }
+        return consumer.lag()
     }
 
     static func text(_ record: KafkaRecord) -> String {

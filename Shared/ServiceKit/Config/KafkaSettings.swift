@@ -1,8 +1,16 @@
 /// librdkafka properties derived from the service configuration.
 extension ServiceConfig {
+    /// Properties that only a consumer accepts (librdkafka warns when others get them).
+    static let consumerOnly: Set<String> = [
+        "session.timeout.ms", "max.poll.interval.ms", "heartbeat.interval.ms", "auto.offset.reset",
+        "partition.assignment.strategy", "group.instance.id", "fetch.min.bytes", "fetch.wait.max.ms",
+    ]
+    static let producerOnly: Set<String> = ["linger.ms", "compression.type", "batch.size", "message.timeout.ms"]
+
+    /// Properties for any client (admin, readiness probes): KAFKA_PROPERTIES minus consumer- and producer-only keys.
     public var kafkaBase: [String: String] {
         var p = ["bootstrap.servers": kafkaBrokers, "client.id": service]
-        for (k, v) in kafkaProperties { p[k] = v }
+        for (k, v) in kafkaProperties where !Self.consumerOnly.contains(k) && !Self.producerOnly.contains(k) { p[k] = v }
         return p
     }
 
@@ -10,20 +18,19 @@ extension ServiceConfig {
     /// from concurrent requests without adding noticeable latency.
     public func producerProperties(messageTimeoutMs: Int? = nil) -> [String: String] {
         var p = kafkaBase
-        p["linger.ms"] = p["linger.ms"] ?? "2"
-        p["compression.type"] = p["compression.type"] ?? "lz4"
+        p["linger.ms"] = "2"
+        p["compression.type"] = "lz4"
+        for (k, v) in kafkaProperties where Self.producerOnly.contains(k) { p[k] = v }
         if let messageTimeoutMs { p["message.timeout.ms"] = String(messageTimeoutMs) }
-        // Consumer-only keys from KAFKA_PROPERTIES would make librdkafka warn on a producer.
-        for key in ["session.timeout.ms", "max.poll.interval.ms", "heartbeat.interval.ms"] { p[key] = nil }
         return p
     }
 
     public func consumerProperties(stage: String) -> [String: String] {
         var p = kafkaBase
         p["group.id"] = consumerGroup(stage)
-        p["auto.offset.reset"] = p["auto.offset.reset"] ?? "earliest"
-        p["partition.assignment.strategy"] = p["partition.assignment.strategy"] ?? "cooperative-sticky"
-        for key in ["linger.ms", "compression.type"] { p[key] = nil }
+        p["auto.offset.reset"] = "earliest"
+        p["partition.assignment.strategy"] = "cooperative-sticky"
+        for (k, v) in kafkaProperties where Self.consumerOnly.contains(k) { p[k] = v }
         return p
     }
 }

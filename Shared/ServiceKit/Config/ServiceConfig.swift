@@ -3,7 +3,7 @@ import Logging
 import WireModels
 
 /// Everything a service reads from its environment, read once at start (names: DESIGN.md).
-public struct ServiceConfig: Sendable {
+public struct ServiceConfig: Sendable, CustomStringConvertible {
     public var service: String
     public var kafkaBrokers: String
     public var databaseURL: String
@@ -45,6 +45,12 @@ public struct ServiceConfig: Sendable {
         webhookMaxBodyBytes = try env.int("WEBHOOK_MAX_BODY_BYTES", default: 1 << 20)
         webhookAckTimeoutMs = try env.int("WEBHOOK_ACK_TIMEOUT_MS", default: 5000)
         faultCrashAfterCommit = env["CRM_FAULT_CRASH_AFTER_COMMIT"] == "1"
+    }
+
+    /// Safe to log: no secrets (the bootstrap token and WhatsApp secrets are left out).
+    public var description: String {
+        "ServiceConfig(\(service), kafka: \(kafkaBrokers), topic prefix: '\(topics.prefix)', partitions: \(topicPartitions), "
+            + "http: \(httpPort), admin: \(adminPort), \(whatsapp))"
     }
 
     static func parseProperties(_ text: String) throws -> [String: String] {

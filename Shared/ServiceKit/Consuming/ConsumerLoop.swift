@@ -13,7 +13,7 @@ import WireModels
 /// fails is dead-lettered so its neighbours and the rest of the partition move on.
 public struct ConsumerLoop: Service {
     let stage: String
-    let consumer: KafkaConsumer
+    let makeConsumer: @Sendable () throws -> KafkaConsumer
     let handler: any RecordBatchHandler
     let deadLetters: DeadLetterSink
     let gate: StartupGate
@@ -24,12 +24,12 @@ public struct ConsumerLoop: Service {
     let metrics: StageMetrics
 
     public init(
-        stage: String, consumer: KafkaConsumer, handler: any RecordBatchHandler, deadLetters: DeadLetterSink,
+        stage: String, makeConsumer: @escaping @Sendable () throws -> KafkaConsumer, handler: any RecordBatchHandler, deadLetters: DeadLetterSink,
         gate: StartupGate, batchSize: Int, policy: RetryPolicy = RetryPolicy(), crashAfterCommit: Bool = false,
         logger: Logger
     ) {
         self.stage = stage
-        self.consumer = consumer
+        self.makeConsumer = makeConsumer
         self.handler = handler
         self.deadLetters = deadLetters
         self.gate = gate
@@ -41,14 +41,17 @@ public struct ConsumerLoop: Service {
     }
 
     public func run() async throws {
+        // Subscribe only once the topics exist: librdkafka looks for a missing subscribed
+        // topic again only at the next metadata refresh (minutes by default).
         try await gate.wait()
+        let consumer = try makeConsumer()
         logger.info("consuming", metadata: ["stage": "\(stage)"])
         var lastLagReport = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let records = try await consumer.poll(maxRecords: batchSize, timeout: .milliseconds(250))
             if !records.isEmpty {
                 let started = ContinuousClock.now
-                guard try await process(records) else { break }  // shutting down mid-retry: don't store
+                guard try await process(records, consumer: consumer) else { break }  // shutting down mid-retry: don't store
                 if crashAfterCommit {
                     logger.critical("fault injection: SIGKILL after database commit, before storing offsets")
                     kill(getpid(), SIGKILL)
@@ -67,7 +70,7 @@ public struct ConsumerLoop: Service {
     }
 
     /// Returns false when shutdown interrupted the retries (nothing may be stored then).
-    func process(_ records: [KafkaRecord]) async throws -> Bool {
+    func process(_ records: [KafkaRecord], consumer: KafkaConsumer) async throws -> Bool {
         var attempt = 0
         while true {
             attempt += 1

@@ -8,7 +8,9 @@ import WireModels
 /// Start-up work every service does before it serves: apply migrations (safe with many
 /// replicas), create topics idempotently, then open the gate. Retries while PostgreSQL or
 /// Kafka are not up yet, so services can start in any order.
-public struct StartupTasks: Service {
+public struct StartupTasks: Service, CustomStringConvertible {
+    public var description: String { "StartupTasks(\(config.service))" }
+
     let config: ServiceConfig
     let postgres: PostgresClient
     let gate: StartupGate

@@ -22,18 +22,25 @@ public enum WorkerHost {
     ) async throws {
         let config = try ServiceConfig(service: service, defaultAdminPort: defaultAdminPort)
         let registry = Observability.bootstrap(service: service, level: config.logLevel)
-        var logger = Logger(label: service)
-        logger.logLevel = config.logLevel
+        let logger = {
+            var l = Logger(label: service)
+            l.logLevel = config.logLevel
+            return l
+        }()
         logger.info("starting", metadata: ["whatsapp": "\(config.whatsapp)", "kafka": "\(config.kafkaBrokers)"])
 
         let postgres = PostgresClient(configuration: try DatabaseURL.configuration(config.databaseURL), backgroundLogger: logger)
         let producer = try KafkaProducer(config: config.producerProperties(), logger: logger)
-        let consumer = try KafkaConsumer(
-            config: config.consumerProperties(stage: service), topics: consumes.map(config.topics.name), logger: logger)
         let context = WorkerContext(config: config, logger: logger, postgres: postgres, producer: producer)
         let gate = StartupGate()
         let loop = ConsumerLoop(
-            stage: service, consumer: consumer, handler: try makeHandler(context),
+            stage: service,
+            makeConsumer: {
+                try KafkaConsumer(
+                    config: config.consumerProperties(stage: service), topics: consumes.map(config.topics.name),
+                    logger: logger)
+            },
+            handler: try makeHandler(context),
             deadLetters: DeadLetterSink(stage: service, topics: config.topics, producer: producer, postgres: postgres, logger: logger),
             gate: gate, batchSize: config.consumerBatchSize, crashAfterCommit: config.faultCrashAfterCommit, logger: logger)
         let readiness = Readiness([

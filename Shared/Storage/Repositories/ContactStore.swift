@@ -27,7 +27,7 @@ public struct ContactRow: Sendable, Codable, Equatable {
 public enum ContactStore {
     /// Find-or-create by `wa_id` (else by the business-scoped `user_id`), race-free: the unique
     /// index decides, concurrent workers converge on one row. WhatsApp's profile name fills
-    /// `name` only when the contact is created, so a name a user typed is never overwritten.
+    /// `name` only while the contact has none, so a name a user typed is never overwritten.
     public static func upsertFromWhatsApp(
         waId: String?, userId: String?, profileName: String?, on conn: PostgresConnection, logger: Logger
     ) async throws -> UUID {
@@ -40,6 +40,7 @@ public enum ContactStore {
                 VALUES (\(phone), \(waId), \(userId), \(profileName), \(profileName))
                 ON CONFLICT (wa_id) DO UPDATE SET
                     profile_name = COALESCE(EXCLUDED.profile_name, contacts.profile_name),
+                    name = COALESCE(contacts.name, EXCLUDED.profile_name),
                     user_id = COALESCE(contacts.user_id, EXCLUDED.user_id),
                     updated_at = now()
                 RETURNING id
@@ -50,7 +51,8 @@ public enum ContactStore {
                 INSERT INTO contacts (user_id, profile_name, name)
                 VALUES (\(userId), \(profileName), \(profileName))
                 ON CONFLICT (user_id) DO UPDATE SET
-                    profile_name = COALESCE(EXCLUDED.profile_name, contacts.profile_name), updated_at = now()
+                    profile_name = COALESCE(EXCLUDED.profile_name, contacts.profile_name),
+                    name = COALESCE(contacts.name, EXCLUDED.profile_name), updated_at = now()
                 RETURNING id
                 """, logger: logger)
         } else {

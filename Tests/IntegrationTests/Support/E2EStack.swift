@@ -1,0 +1,152 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Storage
+import NIOHTTP1
+import Testing
+
+/// The five services, the simulator, a fresh database and a topic namespace of their own,
+/// on the real broker and PostgreSQL of `make test`.
+final class E2EStack: @unchecked Sendable {
+    static let appSecret = "e2e-app-secret"
+    static let verifyToken = "e2e-verify-token"
+    static let adminToken = "e2e-admin-token"
+    static let wabaId = "100000000000001"
+    static let phoneNumberId = "100000000000002"
+    /// Short group timeouts: the local broker joins groups slowly with librdkafka's defaults.
+    static let kafkaProperties = "session.timeout.ms=6000,max.poll.interval.ms=7000,heartbeat.interval.ms=500"
+
+    let env: TestEnvironment
+    let id = String(UUID().uuidString.prefix(8)).lowercased()
+    let logDir: URL
+    let databaseURL: String
+    let postgres: PostgresClient
+    private let postgresTask: Task<Void, Never>
+    let gatewayPort = freePort()
+    let simulatorPort = freePort()
+    var adminPorts: [String: Int] = [:]
+    var processes: [String: ServiceProcess] = [:]
+    let logger = Logger(label: "e2e")
+
+    var topicPrefix: String { "e2e-\(id)." }
+    var gatewayURL: String { "http://127.0.0.1:\(gatewayPort)" }
+
+    init(simulatorPostsStatuses: Bool) async throws {
+        env = try TestEnvironment.require()
+        logDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-e2e-\(id)")
+        try FileManager.default.createDirectory(at: logDir, withIntermediateDirectories: true)
+
+        let dbName = "e2e_\(id)"
+        let admin = PostgresClient(configuration: try DatabaseURL.configuration(env.databaseURL))
+        let adminTask = Task { await admin.run() }
+        try await admin.query("CREATE DATABASE \(unescaped: dbName)")
+        adminTask.cancel()
+
+        databaseURL = env.databaseURL(named: dbName)
+        postgres = PostgresClient(configuration: try DatabaseURL.configuration(databaseURL))
+        let client = postgres
+        postgresTask = Task { await client.run() }
+
+        try start("wa-simulator", port: simulatorPort, extra: [
+            "SIMULATOR_WEBHOOK_URL": simulatorPostsStatuses ? "\(gatewayURL)/webhooks/whatsapp" : "",
+            "SIMULATOR_STATUS_DELAY_MS": "50",
+        ])
+        try start("gateway", port: gatewayPort)
+        for name in ["normalizer", "crm-matcher", "sender", "reporter"] { try start(name) }
+        try await waitReady()
+    }
+
+    func environment(for name: String) -> [String: String] {
+        [
+            "KAFKA_BROKERS": env.kafkaBrokers, "DATABASE_URL": databaseURL, "KAFKA_TOPIC_PREFIX": topicPrefix,
+            "KAFKA_TOPIC_PARTITIONS": "2", "KAFKA_PROPERTIES": Self.kafkaProperties,
+            "CRM_BOOTSTRAP_TOKEN": Self.adminToken, "WHATSAPP_WABA_ID": Self.wabaId,
+            "WHATSAPP_PHONE_NUMBER_ID": Self.phoneNumberId, "WHATSAPP_ACCESS_TOKEN": "e2e-access-token",
+            "WHATSAPP_APP_SECRET": Self.appSecret, "WHATSAPP_VERIFY_TOKEN": Self.verifyToken,
+            "WHATSAPP_GRAPH_URL": "http://127.0.0.1:\(simulatorPort)", "WHATSAPP_GRAPH_VERSION": "v21.0",
+            "LOG_LEVEL": "info", "CONSUMER_BATCH_SIZE": "100",
+        ]
+    }
+
+    /// Starts (or restarts) a service; workers get an admin port of their own.
+    func start(_ name: String, port: Int? = nil, extra: [String: String] = [:]) throws {
+        var vars = environment(for: name)
+        if let port {
+            vars["HTTP_PORT"] = String(port)
+        } else {
+            let admin = adminPorts[name] ?? freePort()
+            adminPorts[name] = admin
+            vars["ADMIN_PORT"] = String(admin)
+        }
+        for (k, v) in extra { vars[k] = v }
+        processes[name] = try ServiceProcess(binDir: env.binDir, name: name, environment: vars, logDir: logDir)
+    }
+
+    func adminURL(_ name: String) -> String {
+        name == "gateway" ? gatewayURL : "http://127.0.0.1:\(adminPorts[name]!)"
+    }
+
+    func waitReady(_ names: [String]? = nil) async throws {
+        for name in names ?? ["gateway", "normalizer", "crm-matcher", "sender", "reporter"] {
+            do {
+                try await eventually("\(name) ready", timeout: .seconds(60)) {
+                    try await HTTP.request(.GET, "\(self.adminURL(name))/readyz").status == 200
+                }
+            } catch {
+                Issue.record("\(name) did not become ready; log:\n\(processes[name]?.logTail() ?? "")")
+                throw error
+            }
+        }
+        try await eventually("simulator up") {
+            try await HTTP.request(.GET, "http://127.0.0.1:\(self.simulatorPort)/healthz").status == 200
+        }
+    }
+
+    /// Posts a body signed like Meta (or with the given signature header).
+    func postWebhook(_ body: [UInt8], signature: String? = nil) async throws -> HTTPResult {
+        try await HTTP.request(
+            .POST, "\(gatewayURL)/webhooks/whatsapp",
+            headers: [
+                ("Content-Type", "application/json"),
+                ("X-Hub-Signature-256", signature ?? HTTP.signature(body, secret: Self.appSecret)),
+            ], body: body)
+    }
+
+    func api(_ method: NIOHTTP1.HTTPMethod, _ path: String, body: String? = nil, token: String = adminToken) async throws
+        -> HTTPResult
+    {
+        try await HTTP.request(
+            method, "\(gatewayURL)/api/v1\(path)", headers: [("Authorization", "Bearer \(token)")],
+            body: body.map { Array($0.utf8) })
+    }
+
+    func count(_ sql: String) async throws -> Int {
+        let rows = try await postgres.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM (\(sql)) q"))
+        for try await n in rows.decode(Int.self) { return n }
+        return 0
+    }
+
+    func logs() -> String {
+        processes.map { "---- \($0.key)\n\($0.value.logTail(25))" }.joined(separator: "\n")
+    }
+
+    func shutdown() async {
+        for (_, p) in processes { await p.stop() }
+        postgresTask.cancel()
+    }
+}
+
+extension E2EStack {
+    /// A stack for one test, always shut down afterwards (logs shown when the test fails).
+    static func with(simulatorPostsStatuses: Bool = false, _ body: (E2EStack) async throws -> Void) async throws {
+        let stack = try await E2EStack(simulatorPostsStatuses: simulatorPostsStatuses)
+        do {
+            try await body(stack)
+        } catch {
+            Issue.record("service logs:\n\(stack.logs())")
+            await stack.shutdown()
+            throw error
+        }
+        await stack.shutdown()
+    }
+}
