@@ -36,8 +36,15 @@ public enum KafkaAdmin {
     /// Names of existing topics (metadata request), sorted; includes internal topics such as
     /// `__consumer_offsets` where the broker reports them.
     public static func listTopics(config: [String: String], timeout: Duration) async throws -> [String] {
+        try await listTopics(config: config, timeout: timeout, logger: Logger(label: "Kafka.Admin"))
+    }
+
+    /// Same, with librdkafka's own log lines (e.g. connection refused) going to `logger`.
+    public static func listTopics(
+        config: [String: String], timeout: Duration, logger: Logger
+    ) async throws -> [String] {
         try await onOwnThread {
-            let client = try TemporaryClient(config: config, logger: Logger(label: "Kafka.Admin"))
+            let client = try TemporaryClient(config: config, logger: logger)
             return try client.topicNames(timeout: timeout)
         }
     }

@@ -58,7 +58,12 @@ public struct WebhookNormalizer: Sendable {
 
     func messages(_ value: JSONValue, wabaId: String, path: String, into out: inout Output) {
         guard let phoneNumberId = value["metadata"]?["phone_number_id"]?.stringValue, Self.isId(phoneNumberId) else {
-            out.problems.append("\(path): metadata.phone_number_id missing or invalid")
+            // Without the business number nothing in this change can be attributed; name each item.
+            for kind in ["messages", "statuses"] {
+                for i in (value[kind]?.arrayValue ?? []).indices {
+                    out.problems.append("\(path).\(kind)[\(i)]: metadata.phone_number_id missing or invalid")
+                }
+            }
             return
         }
         let display = value["metadata"]?["display_phone_number"]?.stringValue
@@ -70,10 +75,8 @@ public struct WebhookNormalizer: Sendable {
                 out.problems.append("\(where_): id missing or not a message id")
                 continue
             }
-            guard let type = m["type"]?.stringValue else {
-                out.problems.append("\(where_): type missing")
-                continue
-            }
+            // Meta has sent unsupported messages without a type, only with errors[].
+            let type = m["type"]?.stringValue ?? (m["errors"] != nil ? "unsupported" : "unknown")
             guard let timestamp = MetaTimestamp.date(m["timestamp"]?.stringValue) else {
                 out.problems.append("\(where_): timestamp missing or not epoch seconds")
                 continue

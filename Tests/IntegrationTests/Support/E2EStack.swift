@@ -21,7 +21,7 @@ final class E2EStack: @unchecked Sendable {
     let logDir: URL
     let databaseURL: String
     let postgres: PostgresClient
-    private let postgresTask: Task<Void, Never>
+    let database: TestDatabase
     let gatewayPort = freePort()
     let simulatorPort = freePort()
     var adminPorts: [String: Int] = [:]
@@ -36,16 +36,9 @@ final class E2EStack: @unchecked Sendable {
         logDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-e2e-\(id)")
         try FileManager.default.createDirectory(at: logDir, withIntermediateDirectories: true)
 
-        let dbName = "e2e_\(id)"
-        let admin = PostgresClient(configuration: try DatabaseURL.configuration(env.databaseURL))
-        let adminTask = Task { await admin.run() }
-        try await admin.query("CREATE DATABASE \(unescaped: dbName)")
-        adminTask.cancel()
-
-        databaseURL = env.databaseURL(named: dbName)
-        postgres = PostgresClient(configuration: try DatabaseURL.configuration(databaseURL))
-        let client = postgres
-        postgresTask = Task { await client.run() }
+        database = try await TestDatabase(env: env, prefix: "e2e")
+        databaseURL = database.url
+        postgres = database.client
 
         try start("wa-simulator", port: simulatorPort, extra: [
             "SIMULATOR_WEBHOOK_URL": simulatorPostsStatuses ? "\(gatewayURL)/webhooks/whatsapp" : "",
@@ -132,7 +125,7 @@ final class E2EStack: @unchecked Sendable {
 
     func shutdown() async {
         for (_, p) in processes { await p.stop() }
-        postgresTask.cancel()
+        database.close()
     }
 }
 
