@@ -99,6 +99,7 @@ let package = Package(
             deps: [
                 "ServiceKit", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ])
         + [
             // MARK: Tests

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
 import ServiceKit
 import WireModels
 
@@ -36,9 +37,9 @@ public struct CloudAPISimulator: Sendable {
         self.http = http
     }
 
-    public func buildRouter() -> Router<BasicRequestContext> {
+    public func buildRouter(registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("healthz") { _, _ in "ok\n" }
+        AdminRoutes.add(to: router, registry: registry, readiness: Readiness([]))
         router.post(":version/:phoneNumberId/messages") { request, context in
             try await self.send(request, phoneNumberId: try context.parameters.require("phoneNumberId"))
         }

@@ -8,7 +8,7 @@ import ServiceKit
 public enum SimulatorApp {
     public static func run() async throws {
         let config = try ServiceConfig(service: "wa-simulator", defaultAdminPort: 8090)
-        _ = Observability.bootstrap(service: "wa-simulator", level: config.logLevel)
+        let registry = Observability.bootstrap(service: "wa-simulator", level: config.logLevel)
         var logger = Logger(label: "wa-simulator")
         logger.logLevel = config.logLevel
         let env = ProcessInfo.processInfo.environment
@@ -18,7 +18,7 @@ public enum SimulatorApp {
             statusDelay: .milliseconds(Int(env["SIMULATOR_STATUS_DELAY_MS"] ?? "") ?? 200))
         let simulator = CloudAPISimulator(settings: settings, logger: logger)
         let app = Application(
-            router: simulator.buildRouter(),
+            router: simulator.buildRouter(registry: registry),
             configuration: .init(address: .hostname("0.0.0.0", port: config.httpPort), serverName: "wa-simulator"),
             logger: logger)
         try await app.runService()
