@@ -122,6 +122,7 @@ let package = Package(
                     .product(name: "NIOHTTP1", package: "swift-nio"),
                 ],
                 path: "Tests/IntegrationTests", swiftSettings: swiftSettings),
-            .testTarget(name: "KafkaTests", dependencies: ["Kafka"], path: "Tests/KafkaTests", swiftSettings: swiftSettings),
+            .testTarget(
+                name: "KafkaTests", dependencies: ["Kafka"], path: "Tests/KafkaTests", swiftSettings: swiftSettings),
         ]
 )

@@ -28,7 +28,8 @@ struct EndToEndTests {
             let outboundWamid = try await sendText(stack, to: customer)
             let inboundWamid = Payloads.newWamid()
             let body = Payloads.notification([
-                Payloads.inboundText(wamid: inboundWamid, from: customer, name: "Ana Souza", text: "Quero um orçamento"),
+                Payloads.inboundText(
+                    wamid: inboundWamid, from: customer, name: "Ana Souza", text: "Quero um orçamento"),
                 Payloads.status(wamid: outboundWamid, status: "delivered", recipient: customer, at: 1_764_090_100),
             ])
             let response = try await stack.postWebhook(body)
@@ -38,7 +39,8 @@ struct EndToEndTests {
                 try await stack.count("SELECT 1 FROM messages WHERE wamid = '\(inboundWamid)'") == 1
             }
             try await eventually("status applied") {
-                try await stack.count("SELECT 1 FROM messages WHERE wamid = '\(outboundWamid)' AND status = 'delivered'") == 1
+                try await stack.count(
+                    "SELECT 1 FROM messages WHERE wamid = '\(outboundWamid)' AND status = 'delivered'") == 1
             }
 
             let contacts = try await stack.api(.GET, "/contacts?phone=%2B\(customer)")
@@ -56,7 +58,8 @@ struct EndToEndTests {
 
             let outbound = try await stack.api(.GET, "/messages/\(outboundWamid)")
             #expect(outbound.json?["status"]?.stringValue == "delivered")
-            #expect(outbound.json?["status_history"]?.arrayValue.compactMap { $0["status"]?.stringValue } == ["delivered"])
+            #expect(
+                outbound.json?["status_history"]?.arrayValue.compactMap { $0["status"]?.stringValue } == ["delivered"])
 
             #expect(try await stack.api(.GET, "/messages/wamid.unknown").status == 404)
             #expect(try await stack.api(.GET, "/contacts?phone=%2B\(customer)", token: "wrong").status == 401)
@@ -91,7 +94,8 @@ struct EndToEndTests {
     func snapshot(_ stack: E2EStack) async throws -> [Int] {
         [
             try await stack.count("SELECT 1 FROM webhook_raw"), try await stack.count("SELECT 1 FROM contacts"),
-            try await stack.count("SELECT 1 FROM messages"), try await stack.count("SELECT 1 FROM message_status_events"),
+            try await stack.count("SELECT 1 FROM messages"),
+            try await stack.count("SELECT 1 FROM message_status_events"),
         ]
     }
 
@@ -106,7 +110,9 @@ struct EndToEndTests {
             #expect(try await stack.postWebhook(body, signature: wrong).status == 401)
             #expect(try await stack.postWebhook(body, signature: "sha256=").status == 401)
             let tampered = body.map { $0 == UInt8(ascii: "X") ? UInt8(ascii: "Y") : $0 }
-            #expect(try await stack.postWebhook(tampered, signature: HTTP.signature(body, secret: E2EStack.appSecret)).status == 401)
+            #expect(
+                try await stack.postWebhook(tampered, signature: HTTP.signature(body, secret: E2EStack.appSecret))
+                    .status == 401)
             // Control: a correctly signed post is produced, so the count can move.
             #expect(try await stack.postWebhook(body).status == 200)
             #expect(try await recordCount(stack, topic) == before + 1)
@@ -122,10 +128,13 @@ struct EndToEndTests {
             let huge = Array(repeating: UInt8(ascii: " "), count: (1 << 20) + 1)
             #expect(try await stack.postWebhook(huge).status == 413)
             let ok = try await HTTP.request(
-                .GET, "\(stack.gatewayURL)/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=\(E2EStack.verifyToken)&hub.challenge=987")
+                .GET,
+                "\(stack.gatewayURL)/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=\(E2EStack.verifyToken)&hub.challenge=987"
+            )
             #expect(ok.status == 200 && ok.body == "987")
             let bad = try await HTTP.request(
-                .GET, "\(stack.gatewayURL)/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=987")
+                .GET, "\(stack.gatewayURL)/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=987"
+            )
             #expect(bad.status == 403)
         }
     }
@@ -135,9 +144,12 @@ struct EndToEndTests {
             // Let the first worker settle in its group, as a running deployment would be.
             let customer = Payloads.newNumber()
             let warmUp = Payloads.newWamid()
-            #expect(try await stack.postWebhook(Payloads.notification([
-                Payloads.inboundText(wamid: warmUp, from: customer, name: "Carla", text: "oi")
-            ])).status == 200)
+            #expect(
+                try await stack.postWebhook(
+                    Payloads.notification([
+                        Payloads.inboundText(wamid: warmUp, from: customer, name: "Carla", text: "oi")
+                    ])
+                ).status == 200)
             try await eventually("warm-up message stored") {
                 try await stack.count("SELECT 1 FROM messages WHERE wamid = '\(warmUp)'") == 1
             }
@@ -147,9 +159,12 @@ struct EndToEndTests {
             let crashing = try #require(stack.processes["crm-matcher"])
 
             let first = Payloads.newWamid()
-            #expect(try await stack.postWebhook(Payloads.notification([
-                Payloads.inboundText(wamid: first, from: customer, name: "Carla", text: "primeira")
-            ])).status == 200)
+            #expect(
+                try await stack.postWebhook(
+                    Payloads.notification([
+                        Payloads.inboundText(wamid: first, from: customer, name: "Carla", text: "primeira")
+                    ])
+                ).status == 200)
             let exit = try await crashing.waitForExit(timeout: .seconds(60))
             #expect(exit.reason == .uncaughtSignal && exit.status == SIGKILL, "killed by SIGKILL")
             // It wrote before it died, and never stored the offset.
@@ -158,9 +173,12 @@ struct EndToEndTests {
             try stack.start("crm-matcher")
             try await stack.waitReady(["crm-matcher"])
             let second = Payloads.newWamid()
-            #expect(try await stack.postWebhook(Payloads.notification([
-                Payloads.inboundText(wamid: second, from: customer, name: "Carla", text: "segunda")
-            ])).status == 200)
+            #expect(
+                try await stack.postWebhook(
+                    Payloads.notification([
+                        Payloads.inboundText(wamid: second, from: customer, name: "Carla", text: "segunda")
+                    ])
+                ).status == 200)
             try await eventually("the restarted worker to process the next message") {
                 try await stack.count("SELECT 1 FROM messages WHERE wamid = '\(second)'") == 1
             }
@@ -168,8 +186,10 @@ struct EndToEndTests {
             let metrics = try await HTTP.request(.GET, "\(stack.adminURL("crm-matcher"))/metrics").body
             #expect(processedCount(metrics) >= 2, "restarted worker handled the redelivered record too")
             #expect(try await stack.count("SELECT 1 FROM contacts WHERE wa_id = '\(customer)'") == 1)
-            #expect(try await stack.count(
-                "SELECT 1 FROM messages m JOIN contacts c ON c.id = m.contact_id WHERE c.wa_id = '\(customer)'") == 3)
+            #expect(
+                try await stack.count(
+                    "SELECT 1 FROM messages m JOIN contacts c ON c.id = m.contact_id WHERE c.wa_id = '\(customer)'")
+                    == 3)
         }
     }
 

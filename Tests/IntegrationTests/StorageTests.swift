@@ -14,7 +14,9 @@ struct StorageTests {
         let db = try await TestDatabase(env: try TestEnvironment.require())
         defer { db.close() }
         let clients = try (0..<4).map { _ in try db.newClient() }
-        defer { clients.forEach { $0.1.cancel() } }
+        defer {
+            for (_, task) in clients { task.cancel() }
+        }
         let logger = self.logger
         let applied = try await withThrowingTaskGroup(of: [String].self) { group in
             for (client, _) in clients { group.addTask { try await MigrationRunner().run(on: client, logger: logger) } }
@@ -56,17 +58,21 @@ struct StorageTests {
         defer { db.close() }
         let logger = self.logger
         let id = try await db.client.withTransaction(logger: logger) { conn in
-            try await ContactStore.upsertFromWhatsApp(waId: "5511900000002", userId: nil, profileName: nil, on: conn, logger: logger)
+            try await ContactStore.upsertFromWhatsApp(
+                waId: "5511900000002", userId: nil, profileName: nil, on: conn, logger: logger)
         }
         _ = try await db.client.withTransaction(logger: logger) { conn in
-            try await ContactStore.upsertFromWhatsApp(waId: "5511900000002", userId: nil, profileName: "Ana", on: conn, logger: logger)
+            try await ContactStore.upsertFromWhatsApp(
+                waId: "5511900000002", userId: nil, profileName: "Ana", on: conn, logger: logger)
         }
         #expect(try await db.count("SELECT 1 FROM contacts WHERE id = '\(id)' AND name = 'Ana'") == 1)
         try await db.client.query("UPDATE contacts SET name = 'Ana Souza (VIP)' WHERE id = \(id)")
         _ = try await db.client.withTransaction(logger: logger) { conn in
-            try await ContactStore.upsertFromWhatsApp(waId: "5511900000002", userId: nil, profileName: "ana", on: conn, logger: logger)
+            try await ContactStore.upsertFromWhatsApp(
+                waId: "5511900000002", userId: nil, profileName: "ana", on: conn, logger: logger)
         }
-        #expect(try await db.count("SELECT 1 FROM contacts WHERE name = 'Ana Souza (VIP)' AND profile_name = 'ana'") == 1)
+        #expect(
+            try await db.count("SELECT 1 FROM contacts WHERE name = 'Ana Souza (VIP)' AND profile_name = 'ana'") == 1)
     }
 
     func status(_ wamid: String, _ status: String, _ at: Int, code: Int? = nil) -> StatusUpdate {
@@ -130,8 +136,11 @@ struct StorageTests {
         let db = try await migrated()
         defer { db.close() }
         try await outbound("wamid.F1", db: db)
-        try await deliver([status("wamid.F1", "sent", 1), status("wamid.F1", "failed", 2, code: 131026),
-                           status("wamid.F1", "delivered", 3)], to: db)
+        try await deliver(
+            [
+                status("wamid.F1", "sent", 1), status("wamid.F1", "failed", 2, code: 131026),
+                status("wamid.F1", "delivered", 3),
+            ], to: db)
         #expect(try await state("wamid.F1", db: db) == ["delivered", "01", "03", "-", "131026", "3"])
         try await outbound("wamid.F2", db: db)
         try await deliver([status("wamid.F2", "delivered", 3), status("wamid.F2", "failed", 4, code: 131000)], to: db)

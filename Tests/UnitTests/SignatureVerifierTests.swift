@@ -8,7 +8,8 @@ import WireModels
     let secret = "app-secret"
 
     func sign(_ body: [UInt8], _ key: String) -> String {
-        "sha256=" + Array(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(key.utf8)))).hexString
+        "sha256="
+            + Array(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(key.utf8)))).hexString
     }
 
     @Test func acceptsRawBytesSignature() throws {

@@ -10,7 +10,9 @@ import WireModels
         .appendingPathComponent("../Fixtures/meta-webhooks-pywa").standardized
 
     static func fixtures() throws -> [(name: String, body: [UInt8])] {
-        let files = try FileManager.default.contentsOfDirectory(atPath: fixtureDir.path).filter { $0.hasSuffix(".json") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: fixtureDir.path).filter {
+            $0.hasSuffix(".json")
+        }.sorted()
         var out: [(String, [UInt8])] = []
         for file in files {
             let data = try Data(contentsOf: fixtureDir.appendingPathComponent(file))
@@ -24,7 +26,8 @@ import WireModels
 
     func normalize(_ file: String, _ example: String) throws -> WebhookNormalizer.Output {
         let body = try #require(try Self.fixtures().first { $0.name == "\(file)#\(example)" }?.body)
-        return WebhookNormalizer().normalize(try WebhookBody(bytes: body), receivedAt: Date(timeIntervalSince1970: 1_800_000_000))
+        return WebhookNormalizer().normalize(
+            try WebhookBody(bytes: body), receivedAt: Date(timeIntervalSince1970: 1_800_000_000))
     }
 
     @Test func everyFixtureIsAccountedFor() throws {
@@ -38,7 +41,8 @@ import WireModels
             for entry in body.entries {
                 for change in entry["changes"]?.arrayValue ?? [] {
                     if change["field"]?.stringValue == "messages" {
-                        items += (change["value"]?["messages"]?.arrayValue.count ?? 0)
+                        items +=
+                            (change["value"]?["messages"]?.arrayValue.count ?? 0)
                             + (change["value"]?["statuses"]?.arrayValue.count ?? 0)
                         if !(change["value"]?["errors"]?.arrayValue.isEmpty ?? true) { others += 1 }
                     } else {
@@ -120,6 +124,8 @@ import WireModels
     @Test func gatewayRejectsWhatIsNotAWhatsAppNotification() {
         #expect(throws: WebhookBody.Problem.notJSON) { try WebhookBody(bytes: Array("{".utf8)) }
         #expect(throws: WebhookBody.Problem.notAnObject) { try WebhookBody(bytes: Array("[1]".utf8)) }
-        #expect(throws: WebhookBody.Problem.wrongObject("page")) { try WebhookBody(bytes: Array(#"{"object":"page"}"#.utf8)) }
+        #expect(throws: WebhookBody.Problem.wrongObject("page")) {
+            try WebhookBody(bytes: Array(#"{"object":"page"}"#.utf8))
+        }
     }
 }

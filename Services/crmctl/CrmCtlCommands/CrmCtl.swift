@@ -68,7 +68,8 @@ func setUp() throws -> (ServiceConfig, Logger) {
 func withPostgres<T: Sendable>(
     _ config: ServiceConfig, logger: Logger, _ body: @escaping @Sendable (PostgresClient) async throws -> T
 ) async throws -> T {
-    let client = PostgresClient(configuration: try DatabaseURL.configuration(config.databaseURL), backgroundLogger: logger)
+    let client = PostgresClient(
+        configuration: try DatabaseURL.configuration(config.databaseURL), backgroundLogger: logger)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
             await client.run()

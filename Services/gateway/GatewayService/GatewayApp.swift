@@ -38,7 +38,8 @@ public enum GatewayApp {
             logger.warning("WHATSAPP_APP_SECRET is not set: every webhook will be rejected with 401")
         }
 
-        let postgres = PostgresClient(configuration: try DatabaseURL.configuration(config.databaseURL), backgroundLogger: logger)
+        let postgres = PostgresClient(
+            configuration: try DatabaseURL.configuration(config.databaseURL), backgroundLogger: logger)
         // The ack timeout bounds how long Meta waits before we answer 503 and it retries.
         let producer = try KafkaProducer(
             config: config.producerProperties(messageTimeoutMs: config.webhookAckTimeoutMs), logger: logger)
@@ -50,7 +51,8 @@ public enum GatewayApp {
             config: config, postgres: postgres, producer: producer, registry: registry, readiness: readiness,
             logger: logger)
         let app = Application(
-            router: router, configuration: .init(address: .hostname("0.0.0.0", port: config.httpPort), serverName: "gateway"),
+            router: router,
+            configuration: .init(address: .hostname("0.0.0.0", port: config.httpPort), serverName: "gateway"),
             logger: logger)
         let startup = StartupTasks(config: config, postgres: postgres, gate: gate, logger: logger) {
             if let token = config.bootstrapToken {
@@ -63,8 +65,9 @@ public enum GatewayApp {
                     .init(service: postgres),
                     .init(service: ProducerService(producer: producer)),
                     .init(service: startup, successTerminationBehavior: .ignore),
-                    .init(service: app, successTerminationBehavior: .gracefullyShutdownGroup,
-                          failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(
+                        service: app, successTerminationBehavior: .gracefullyShutdownGroup,
+                        failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

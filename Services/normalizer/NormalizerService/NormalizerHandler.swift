@@ -47,7 +47,8 @@ public struct NormalizerHandler: RecordBatchHandler {
         try await producer.send(outgoing)
         try await postgres.withTransaction(logger: logger) { conn in
             for o in outcomes {
-                try await WebhookRawStore.markProcessed(sha256: o.sha, state: o.state, error: o.error, on: conn, logger: logger)
+                try await WebhookRawStore.markProcessed(
+                    sha256: o.sha, state: o.state, error: o.error, on: conn, logger: logger)
             }
         }
     }
@@ -57,35 +58,53 @@ public struct NormalizerHandler: RecordBatchHandler {
         do {
             body = try WebhookBody(bytes: Array(raw.body.utf8))
         } catch {
-            logger.error("archived body is not a WhatsApp notification", metadata: ["event_id": "\(raw.sha256)", "error": "\(error)"])
+            logger.error(
+                "archived body is not a WhatsApp notification",
+                metadata: ["event_id": "\(raw.sha256)", "error": "\(error)"])
             return ([], "failed", "\(error)")
         }
         let out = normalizer.normalize(body, receivedAt: raw.receivedAt)
         var records: [OutgoingRecord] = []
         for m in out.messages {
-            records.append(try record(Topics.inboundMessage, key: m.waId ?? m.userId ?? m.wamid, id: m.wamid,
-                                      type: EventTypes.inboundMessage, at: m.timestamp, payload: m))
+            records.append(
+                try record(
+                    Topics.inboundMessage, key: m.waId ?? m.userId ?? m.wamid, id: m.wamid,
+                    type: EventTypes.inboundMessage, at: m.timestamp, payload: m))
         }
         for s in out.statuses {
-            records.append(try record(Topics.status, key: s.wamid, id: s.eventId, type: EventTypes.status, at: s.timestamp, payload: s))
+            records.append(
+                try record(
+                    Topics.status, key: s.wamid, id: s.eventId, type: EventTypes.status, at: s.timestamp, payload: s))
         }
         for t in out.templateEvents {
-            records.append(try record(Topics.templateEvent, key: t.key, id: t.eventId, type: EventTypes.templateEvent,
-                                      at: raw.receivedAt, payload: t.event))
+            records.append(
+                try record(
+                    Topics.templateEvent, key: t.key, id: t.eventId, type: EventTypes.templateEvent,
+                    at: raw.receivedAt, payload: t.event))
         }
         for a in out.accountEvents {
-            records.append(try record(Topics.accountEvent, key: a.key, id: a.eventId, type: EventTypes.accountEvent,
-                                      at: raw.receivedAt, payload: a.event))
+            records.append(
+                try record(
+                    Topics.accountEvent, key: a.key, id: a.eventId, type: EventTypes.accountEvent,
+                    at: raw.receivedAt, payload: a.event))
         }
         if !out.problems.isEmpty {
-            logger.warning("webhook items rejected", metadata: ["event_id": "\(raw.sha256)", "problems": "\(out.problems)"])
+            logger.warning(
+                "webhook items rejected", metadata: ["event_id": "\(raw.sha256)", "problems": "\(out.problems)"])
         }
-        logger.debug("normalized", metadata: ["event_id": "\(raw.sha256)", "messages": "\(out.messages.count)", "statuses": "\(out.statuses.count)"])
-        return (records, out.problems.isEmpty ? "processed" : "partial",
-                out.problems.isEmpty ? nil : out.problems.joined(separator: "; "))
+        logger.debug(
+            "normalized",
+            metadata: [
+                "event_id": "\(raw.sha256)", "messages": "\(out.messages.count)", "statuses": "\(out.statuses.count)",
+            ])
+        return (
+            records, out.problems.isEmpty ? "processed" : "partial",
+            out.problems.isEmpty ? nil : out.problems.joined(separator: "; ")
+        )
     }
 
-    func record<P: Codable & Sendable>(_ topic: String, key: String, id: String, type: String, at: Date, payload: P) throws
+    func record<P: Codable & Sendable>(_ topic: String, key: String, id: String, type: String, at: Date, payload: P)
+        throws
         -> OutgoingRecord
     {
         let envelope = EventEnvelope(eventId: id, type: type, occurredAt: at, source: "normalizer", payload: payload)

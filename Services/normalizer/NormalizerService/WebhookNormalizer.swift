@@ -70,15 +70,15 @@ public struct WebhookNormalizer: Sendable {
         let contacts = value["contacts"]?.arrayValue ?? []
 
         for (i, m) in (value["messages"]?.arrayValue ?? []).enumerated() {
-            let where_ = "\(path).messages[\(i)]"
+            let itemPath = "\(path).messages[\(i)]"
             guard let wamid = m["id"]?.stringValue, Self.isWamid(wamid) else {
-                out.problems.append("\(where_): id missing or not a message id")
+                out.problems.append("\(itemPath): id missing or not a message id")
                 continue
             }
             // Meta has sent unsupported messages without a type, only with errors[].
             let type = m["type"]?.stringValue ?? (m["errors"] != nil ? "unsupported" : "unknown")
             guard let timestamp = MetaTimestamp.date(m["timestamp"]?.stringValue) else {
-                out.problems.append("\(where_): timestamp missing or not epoch seconds")
+                out.problems.append("\(itemPath): timestamp missing or not epoch seconds")
                 continue
             }
             let from = m["from"]?.stringValue
@@ -86,29 +86,30 @@ public struct WebhookNormalizer: Sendable {
             let waId = from.flatMap { PhoneNumber.digits($0) }
             let userId = m["from_user_id"]?.stringValue ?? contact?["user_id"]?.stringValue
             guard waId != nil || userId != nil else {
-                out.problems.append("\(where_): sender has neither a valid wa_id nor a user_id")
+                out.problems.append("\(itemPath): sender has neither a valid wa_id nor a user_id")
                 continue
             }
             out.messages.append(
                 InboundMessage(
                     wamid: wamid, waId: waId, userId: userId, profileName: contact?["profile"]?["name"]?.stringValue,
                     wabaId: wabaId, phoneNumberId: phoneNumberId, displayPhoneNumber: display, type: type,
-                    timestamp: timestamp, text: Self.text(of: m, type: type), contextId: m["context"]?["id"]?.stringValue,
+                    timestamp: timestamp, text: Self.text(of: m, type: type),
+                    contextId: m["context"]?["id"]?.stringValue,
                     content: m))
         }
 
         for (i, s) in (value["statuses"]?.arrayValue ?? []).enumerated() {
-            let where_ = "\(path).statuses[\(i)]"
+            let itemPath = "\(path).statuses[\(i)]"
             guard let wamid = s["id"]?.stringValue, Self.isWamid(wamid) else {
-                out.problems.append("\(where_): id missing or not a message id")
+                out.problems.append("\(itemPath): id missing or not a message id")
                 continue
             }
             guard let status = s["status"]?.stringValue, !status.isEmpty else {
-                out.problems.append("\(where_): status missing")
+                out.problems.append("\(itemPath): status missing")
                 continue
             }
             guard let timestamp = MetaTimestamp.date(s["timestamp"]?.stringValue) else {
-                out.problems.append("\(where_): timestamp missing or not epoch seconds")
+                out.problems.append("\(itemPath): timestamp missing or not epoch seconds")
                 continue
             }
             out.statuses.append(

@@ -18,8 +18,10 @@ public struct GraphClient: Sendable {
     let accessToken: String
     let timeout: TimeAmount
 
-    public init(http: HTTPClient = .shared, baseURL: String, version: String, accessToken: String,
-                timeout: TimeAmount = .seconds(10)) {
+    public init(
+        http: HTTPClient = .shared, baseURL: String, version: String, accessToken: String,
+        timeout: TimeAmount = .seconds(10)
+    ) {
         self.http = http
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.version = version
@@ -27,7 +29,8 @@ public struct GraphClient: Sendable {
         self.timeout = timeout
     }
 
-    public func sendText(phoneNumberId: String, to: String, text: String, callbackData: String?) async throws -> Outcome {
+    public func sendText(phoneNumberId: String, to: String, text: String, callbackData: String?) async throws -> Outcome
+    {
         var body: [String: JSONValue] = [
             "messaging_product": .string("whatsapp"), "recipient_type": .string("individual"), "to": .string(to),
             "type": .string("text"), "text": .object(["preview_url": .bool(false), "body": .string(text)]),

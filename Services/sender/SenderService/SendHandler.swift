@@ -49,16 +49,19 @@ public struct SendHandler: RecordBatchHandler {
     func send(_ request: OutboundRequest) async throws {
         let log = logger.with(["event_id": "\(request.requestId)"])
         let (state, previousAttempts) = try await postgres.withTransaction(logger: log) { conn in
-            (try await SendStore.register(request, on: conn, logger: log),
-             try await SendStore.attemptCount(requestId: request.requestId, on: conn, logger: log))
+            (
+                try await SendStore.register(request, on: conn, logger: log),
+                try await SendStore.attemptCount(requestId: request.requestId, on: conn, logger: log)
+            )
         }
         guard state == "sending" || state == "retrying" || state == "queued" else {
             log.info("send request already settled, not sending again", metadata: ["state": "\(state)"])
             return
         }
         guard let text = request.text else {
-            try await settle(request, attempt: previousAttempts + 1, http: nil,
-                             error: WhatsAppError(code: 100, title: "invalid request", message: "no text", details: nil))
+            try await settle(
+                request, attempt: previousAttempts + 1, http: nil,
+                error: WhatsAppError(code: 100, title: "invalid request", message: "no text", details: nil))
             return
         }
         let phoneNumberId = request.phoneNumberId ?? defaultPhoneNumberId
@@ -83,8 +86,10 @@ public struct SendHandler: RecordBatchHandler {
                     wamid: wamid, contactId: contact, phoneNumberId: phoneNumberId, toWaId: waId ?? request.to,
                     type: "text", text: text, sendRequestId: request.requestId, on: conn, logger: log)
             }
-            try await publish(OutboundResult(requestId: request.requestId, attempt: attempt, state: "sent",
-                                             wamid: wamid, waId: waId, error: nil))
+            try await publish(
+                OutboundResult(
+                    requestId: request.requestId, attempt: attempt, state: "sent",
+                    wamid: wamid, waId: waId, error: nil))
             log.info("sent", metadata: ["wamid": "\(wamid)"])
         case .rejected(let http, let error) where http >= 500:
             try await recordTransient(request, attempt: attempt, http: http, message: error.message ?? "HTTP \(http)")
@@ -109,8 +114,10 @@ public struct SendHandler: RecordBatchHandler {
                 requestId: request.requestId, attempt: attempt, httpStatus: http, error: error, retryable: false,
                 decision: "permanent failure", newState: "failed", wamid: nil, on: conn, logger: logger)
         }
-        try await publish(OutboundResult(requestId: request.requestId, attempt: attempt, state: "failed", wamid: nil,
-                                         waId: nil, error: error))
+        try await publish(
+            OutboundResult(
+                requestId: request.requestId, attempt: attempt, state: "failed", wamid: nil,
+                waId: nil, error: error))
         logger.warning("send failed", metadata: ["event_id": "\(request.requestId)", "error_code": "\(error.code)"])
     }
 
@@ -119,8 +126,9 @@ public struct SendHandler: RecordBatchHandler {
             eventId: "\(result.requestId):\(result.attempt)", type: EventTypes.outboundResult, occurredAt: .now,
             source: "sender", payload: result)
         try await producer.send(
-            OutgoingRecord(topic: topics.name(Topics.outboundResult), key: Array(result.requestId.utf8),
-                           value: try envelope.encoded()))
+            OutgoingRecord(
+                topic: topics.name(Topics.outboundResult), key: Array(result.requestId.utf8),
+                value: try envelope.encoded()))
     }
 }
 

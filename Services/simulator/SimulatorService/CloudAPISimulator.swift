@@ -18,7 +18,8 @@ public struct CloudAPISimulator: Sendable {
         public var wabaId: String
         public var statusDelay: Duration
 
-        public init(accessToken: String, appSecret: String?, webhookURL: String?, wabaId: String, statusDelay: Duration) {
+        public init(accessToken: String, appSecret: String?, webhookURL: String?, wabaId: String, statusDelay: Duration)
+        {
             self.accessToken = accessToken
             self.appSecret = appSecret
             self.webhookURL = webhookURL
@@ -48,14 +49,17 @@ public struct CloudAPISimulator: Sendable {
 
     func send(_ request: Request, phoneNumberId: String) async throws -> Response {
         guard request.headers[.authorization] == "Bearer \(settings.accessToken)" else {
-            return graphError(401, code: 190, type: "OAuthException", "Invalid OAuth access token - Cannot parse access token")
+            return graphError(
+                401, code: 190, type: "OAuthException", "Invalid OAuth access token - Cannot parse access token")
         }
         let buffer = try await request.body.collect(upTo: 1 << 20)
         guard let body = try? JSONDecoder().decode(JSONValue.self, from: buffer) else {
-            return graphError(400, code: 100, type: "OAuthException", "(#100) The parameter messaging_product is required.")
+            return graphError(
+                400, code: 100, type: "OAuthException", "(#100) The parameter messaging_product is required.")
         }
         guard body["messaging_product"]?.stringValue == "whatsapp" else {
-            return graphError(400, code: 100, type: "OAuthException", "(#100) The parameter messaging_product is required.")
+            return graphError(
+                400, code: 100, type: "OAuthException", "(#100) The parameter messaging_product is required.")
         }
         guard let to = body["to"]?.stringValue, let waId = PhoneNumber.digits(to) else {
             return graphError(400, code: 100, type: "OAuthException", "(#100) Invalid parameter: to")
@@ -63,16 +67,19 @@ public struct CloudAPISimulator: Sendable {
         switch body["type"]?.stringValue ?? "text" {
         case "text":
             guard let text = body["text"]?["body"]?.stringValue, !text.isEmpty else {
-                return graphError(400, code: 100, type: "OAuthException", "(#100) The parameter text['body'] is required.")
+                return graphError(
+                    400, code: 100, type: "OAuthException", "(#100) The parameter text['body'] is required.")
             }
         case "template":
             guard body["template"]?["name"]?.stringValue != nil else {
-                return graphError(400, code: 100, type: "OAuthException", "(#100) The parameter template['name'] is required.")
+                return graphError(
+                    400, code: 100, type: "OAuthException", "(#100) The parameter template['name'] is required.")
             }
         case let other:
             return graphError(400, code: 131051, type: "OAuthException", "(#131051) Unsupported message type: \(other)")
         }
-        let wamid = "wamid." + Data(UUID().uuidString.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+        let wamid =
+            "wamid." + Data(UUID().uuidString.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
         if settings.webhookURL != nil {
             let callback = body["biz_opaque_callback_data"]?.stringValue
             Task { await self.postStatuses(wamid: wamid, to: waId, phoneNumberId: phoneNumberId, callback: callback) }
@@ -82,8 +89,9 @@ public struct CloudAPISimulator: Sendable {
             "contacts": .array([.object(["input": .string(to), "wa_id": .string(waId)])]),
             "messages": .array([.object(["id": .string(wamid), "message_status": .string("accepted")])]),
         ])
-        return Response(status: .ok, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: try JSONCoding.encoder().encode(answer))))
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try JSONCoding.encoder().encode(answer))))
     }
 
     /// sent → delivered → read, each a separate signed webhook like Meta's.
@@ -113,7 +121,9 @@ public struct CloudAPISimulator: Sendable {
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await http.execute(request, timeout: .seconds(5))
         _ = try await response.body.collect(upTo: 64 * 1024)
-        guard response.status == .ok else { throw SimulatorError(description: "gateway answered \(response.status.code)") }
+        guard response.status == .ok else {
+            throw SimulatorError(description: "gateway answered \(response.status.code)")
+        }
     }
 
     func graphError(_ status: Int, code: Int, type: String, _ message: String) -> Response {
@@ -123,8 +133,9 @@ public struct CloudAPISimulator: Sendable {
                 "fbtrace_id": .string("sim-" + UUID().uuidString.prefix(8).lowercased()),
             ])
         ])
-        return Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: (try? JSONCoding.encoder().encode(body)) ?? Data())))
+        return Response(
+            status: .init(code: status), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: (try? JSONCoding.encoder().encode(body)) ?? Data())))
     }
 }
 
@@ -163,7 +174,10 @@ public enum StatusWebhook {
         let root = JSONValue.object([
             "object": .string("whatsapp_business_account"),
             "entry": .array([
-                .object(["id": .string(wabaId), "changes": .array([.object(["field": .string("messages"), "value": value])])])
+                .object([
+                    "id": .string(wabaId),
+                    "changes": .array([.object(["field": .string("messages"), "value": value])]),
+                ])
             ]),
         ])
         return Array((try? JSONCoding.encoder().encode(root)) ?? Data())

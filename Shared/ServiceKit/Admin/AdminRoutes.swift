@@ -9,7 +9,8 @@ public enum AdminRoutes {
         to router: Router<Context>, registry: PrometheusCollectorRegistry, readiness: Readiness
     ) {
         router.get("healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
         router.get("readyz") { _, _ in
             let results = await readiness.evaluate()

@@ -10,7 +10,9 @@ extension ServiceConfig {
     /// Properties for any client (admin, readiness probes): KAFKA_PROPERTIES minus consumer- and producer-only keys.
     public var kafkaBase: [String: String] {
         var p = ["bootstrap.servers": kafkaBrokers, "client.id": service]
-        for (k, v) in kafkaProperties where !Self.consumerOnly.contains(k) && !Self.producerOnly.contains(k) { p[k] = v }
+        for (k, v) in kafkaProperties where !Self.consumerOnly.contains(k) && !Self.producerOnly.contains(k) {
+            p[k] = v
+        }
         return p
     }
 

@@ -25,7 +25,9 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
     /// offsets are stored, to prove redelivery after a crash creates no duplicates.
     public var faultCrashAfterCommit: Bool
 
-    public init(service: String, defaultAdminPort: Int, environment: [String: String] = ProcessInfo.processInfo.environment)
+    public init(
+        service: String, defaultAdminPort: Int, environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         throws
     {
         let env = Environment(values: environment)

@@ -24,7 +24,8 @@ public struct ConsumerLoop: Service {
     let metrics: StageMetrics
 
     public init(
-        stage: String, makeConsumer: @escaping @Sendable () throws -> KafkaConsumer, handler: any RecordBatchHandler, deadLetters: DeadLetterSink,
+        stage: String, makeConsumer: @escaping @Sendable () throws -> KafkaConsumer, handler: any RecordBatchHandler,
+        deadLetters: DeadLetterSink,
         gate: StartupGate, batchSize: Int, policy: RetryPolicy = RetryPolicy(), crashAfterCommit: Bool = false,
         logger: Logger
     ) {
@@ -51,7 +52,8 @@ public struct ConsumerLoop: Service {
             let records = try await consumer.poll(maxRecords: batchSize, timeout: .milliseconds(250))
             if !records.isEmpty {
                 let started = ContinuousClock.now
-                guard try await process(records, consumer: consumer) else { break }  // shutting down mid-retry: don't store
+                // False: shutdown interrupted the retries, so nothing may be stored.
+                guard try await process(records, consumer: consumer) else { break }
                 if crashAfterCommit {
                     logger.critical("fault injection: SIGKILL after database commit, before storing offsets")
                     kill(getpid(), SIGKILL)
@@ -65,7 +67,9 @@ public struct ConsumerLoop: Service {
             }
         }
         logger.info("stopping: committing stored offsets", metadata: ["stage": "\(stage)"])
-        do { try await consumer.commit() } catch { logger.warning("final commit failed", metadata: ["error": "\(error)"]) }
+        do { try await consumer.commit() } catch {
+            logger.warning("final commit failed", metadata: ["error": "\(error)"])
+        }
         await consumer.close()
     }
 
@@ -80,8 +84,11 @@ public struct ConsumerLoop: Service {
             } catch {
                 metrics.retried.increment()
                 logger.warning(
-                    "batch failed", metadata: ["stage": "\(stage)", "records": "\(records.count)", "attempt": "\(attempt)",
-                                               "error": "\(error)"])
+                    "batch failed",
+                    metadata: [
+                        "stage": "\(stage)", "records": "\(records.count)", "attempt": "\(attempt)",
+                        "error": "\(error)",
+                    ])
                 if attempt >= policy.batchAttempts { break }
                 guard await pause(policy.delay(afterAttempt: attempt)) else { return false }
             }

@@ -7,8 +7,10 @@ public struct RetryPolicy: Sendable {
     public var baseDelay: Duration
     public var maxDelay: Duration
 
-    public init(batchAttempts: Int = 3, recordAttempts: Int = 3, baseDelay: Duration = .milliseconds(100),
-                maxDelay: Duration = .seconds(2)) {
+    public init(
+        batchAttempts: Int = 3, recordAttempts: Int = 3, baseDelay: Duration = .milliseconds(100),
+        maxDelay: Duration = .seconds(2)
+    ) {
         self.batchAttempts = batchAttempts
         self.recordAttempts = recordAttempts
         self.baseDelay = baseDelay

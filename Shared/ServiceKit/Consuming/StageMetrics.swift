@@ -34,7 +34,8 @@ struct StageMetrics: Sendable {
     func report(lag: [PartitionLag]) {
         for p in lag {
             Gauge(
-                label: "crm_consumer_lag", dimensions: [("stage", stage), ("topic", p.topic), ("partition", "\(p.partition)")]
+                label: "crm_consumer_lag",
+                dimensions: [("stage", stage), ("topic", p.topic), ("partition", "\(p.partition)")]
             ).record(p.lag)
         }
     }

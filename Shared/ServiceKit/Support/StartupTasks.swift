@@ -38,7 +38,8 @@ public struct StartupTasks: Service, CustomStringConvertible {
                 logger.info("start-up complete")
                 return
             } catch {
-                logger.warning("start-up not complete, retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                logger.warning(
+                    "start-up not complete, retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }

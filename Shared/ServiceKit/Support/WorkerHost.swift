@@ -29,7 +29,8 @@ public enum WorkerHost {
         }()
         logger.info("starting", metadata: ["whatsapp": "\(config.whatsapp)", "kafka": "\(config.kafkaBrokers)"])
 
-        let postgres = PostgresClient(configuration: try DatabaseURL.configuration(config.databaseURL), backgroundLogger: logger)
+        let postgres = PostgresClient(
+            configuration: try DatabaseURL.configuration(config.databaseURL), backgroundLogger: logger)
         let producer = try KafkaProducer(config: config.producerProperties(), logger: logger)
         let context = WorkerContext(config: config, logger: logger, postgres: postgres, producer: producer)
         let gate = StartupGate()
@@ -41,8 +42,10 @@ public enum WorkerHost {
                     logger: logger)
             },
             handler: try makeHandler(context),
-            deadLetters: DeadLetterSink(stage: service, topics: config.topics, producer: producer, postgres: postgres, logger: logger),
-            gate: gate, batchSize: config.consumerBatchSize, crashAfterCommit: config.faultCrashAfterCommit, logger: logger)
+            deadLetters: DeadLetterSink(
+                stage: service, topics: config.topics, producer: producer, postgres: postgres, logger: logger),
+            gate: gate, batchSize: config.consumerBatchSize, crashAfterCommit: config.faultCrashAfterCommit,
+            logger: logger)
         let readiness = Readiness([
             Readiness.startup(gate), Readiness.postgres(postgres), Readiness.kafka(config.kafkaBase),
         ])
@@ -53,11 +56,13 @@ public enum WorkerHost {
                 services: [
                     .init(service: postgres),
                     .init(service: ProducerService(producer: producer)),
-                    .init(service: StartupTasks(config: config, postgres: postgres, gate: gate, logger: logger),
-                          successTerminationBehavior: .ignore),
+                    .init(
+                        service: StartupTasks(config: config, postgres: postgres, gate: gate, logger: logger),
+                        successTerminationBehavior: .ignore),
                     .init(service: admin),
-                    .init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup,
-                          failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(
+                        service: loop, successTerminationBehavior: .gracefullyShutdownGroup,
+                        failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

@@ -21,7 +21,8 @@ public enum SendStore {
         throw StorageError.invalid("send request \(r.requestId) vanished")
     }
 
-    public static func attemptCount(requestId: String, on conn: PostgresConnection, logger: Logger) async throws -> Int {
+    public static func attemptCount(requestId: String, on conn: PostgresConnection, logger: Logger) async throws -> Int
+    {
         let rows = try await conn.query(
             "SELECT count(*)::int FROM send_attempts WHERE request_id = \(requestId)", logger: logger)
         for try await n in rows.decode(Int.self) { return n }

@@ -14,7 +14,8 @@ public struct WebhookBody: Sendable {
             switch self {
             case .notJSON: "body is not valid JSON"
             case .notAnObject: "body is not a JSON object"
-            case .wrongObject(let o): "object must be \"\(WebhookBody.expectedObject)\", got \(o.map { "\"\($0)\"" } ?? "none")"
+            case .wrongObject(let o):
+                "object must be \"\(WebhookBody.expectedObject)\", got \(o.map { "\"\($0)\"" } ?? "none")"
             }
         }
     }

@@ -11,7 +11,9 @@ public struct DeadLetter: Codable, Sendable {
     /// The original record value, as text when it is UTF-8 (it normally is JSON).
     public var value: String
 
-    public init(stage: String, topic: String, partition: Int32, offset: Int64, error: String, attempts: Int, value: String) {
+    public init(
+        stage: String, topic: String, partition: Int32, offset: Int64, error: String, attempts: Int, value: String
+    ) {
         self.stage = stage
         self.topic = topic
         self.partition = partition

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
+import NIOHTTP1
 import PostgresNIO
 import Storage
-import NIOHTTP1
 import Testing
 
 /// The five services, the simulator, a fresh database and a topic namespace of their own,
@@ -40,10 +40,12 @@ final class E2EStack: @unchecked Sendable {
         databaseURL = database.url
         postgres = database.client
 
-        try start("wa-simulator", port: simulatorPort, extra: [
-            "SIMULATOR_WEBHOOK_URL": simulatorPostsStatuses ? "\(gatewayURL)/webhooks/whatsapp" : "",
-            "SIMULATOR_STATUS_DELAY_MS": "50",
-        ])
+        try start(
+            "wa-simulator", port: simulatorPort,
+            extra: [
+                "SIMULATOR_WEBHOOK_URL": simulatorPostsStatuses ? "\(gatewayURL)/webhooks/whatsapp" : "",
+                "SIMULATOR_STATUS_DELAY_MS": "50",
+            ])
         try start("gateway", port: gatewayPort)
         for name in ["normalizer", "crm-matcher", "sender", "reporter"] { try start(name) }
         try await waitReady()
@@ -105,7 +107,8 @@ final class E2EStack: @unchecked Sendable {
             ], body: body)
     }
 
-    func api(_ method: NIOHTTP1.HTTPMethod, _ path: String, body: String? = nil, token: String = adminToken) async throws
+    func api(_ method: NIOHTTP1.HTTPMethod, _ path: String, body: String? = nil, token: String = adminToken)
+        async throws
         -> HTTPResult
     {
         try await HTTP.request(

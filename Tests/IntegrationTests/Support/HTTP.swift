@@ -25,6 +25,7 @@ enum HTTP {
     }
 
     static func signature(_ body: [UInt8], secret: String) -> String {
-        "sha256=" + Array(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))).hexString
+        "sha256="
+            + Array(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))).hexString
     }
 }

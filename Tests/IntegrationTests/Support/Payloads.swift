@@ -3,7 +3,9 @@ import WireModels
 
 /// Webhook bodies in Meta's shape, built per test so ids never collide between tests.
 enum Payloads {
-    static func inboundText(wamid: String, from: String, name: String, text: String, at: Int = 1_764_090_000) -> JSONValue {
+    static func inboundText(wamid: String, from: String, name: String, text: String, at: Int = 1_764_090_000)
+        -> JSONValue
+    {
         .object([
             "id": .string(E2EStack.wabaId),
             "changes": .array([
@@ -12,7 +14,9 @@ enum Payloads {
                     "value": .object([
                         "messaging_product": .string("whatsapp"),
                         "metadata": metadata,
-                        "contacts": .array([.object(["profile": .object(["name": .string(name)]), "wa_id": .string(from)])]),
+                        "contacts": .array([
+                            .object(["profile": .object(["name": .string(name)]), "wa_id": .string(from)])
+                        ]),
                         "messages": .array([
                             .object([
                                 "from": .string(from), "id": .string(wamid), "timestamp": .string(String(at)),
@@ -38,7 +42,10 @@ enum Payloads {
                             .object([
                                 "id": .string(wamid), "status": .string(status), "timestamp": .string(String(at)),
                                 "recipient_id": .string(recipient),
-                                "pricing": .object(["billable": .bool(true), "pricing_model": .string("PMP"), "category": .string("service")]),
+                                "pricing": .object([
+                                    "billable": .bool(true), "pricing_model": .string("PMP"),
+                                    "category": .string("service"),
+                                ]),
                             ])
                         ]),
                     ]),

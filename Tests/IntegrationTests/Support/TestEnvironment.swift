@@ -12,13 +12,15 @@ struct TestEnvironment {
         let env = ProcessInfo.processInfo.environment
         func need(_ key: String) throws -> String {
             guard let v = env[key], !v.isEmpty else {
-                Issue.record("\(key) is not set: run the tests through `make test`, which starts PostgreSQL and the broker")
+                Issue.record(
+                    "\(key) is not set: run the tests through `make test`, which starts PostgreSQL and the broker")
                 throw MissingEnvironment(key: key)
             }
             return v
         }
         return TestEnvironment(
-            kafkaBrokers: try need("KAFKA_BROKERS"), databaseURL: try need("DATABASE_URL"), binDir: try need("CRM_BIN_DIR"))
+            kafkaBrokers: try need("KAFKA_BROKERS"), databaseURL: try need("DATABASE_URL"),
+            binDir: try need("CRM_BIN_DIR"))
     }
 
     /// The same server, another database (each suite gets an empty one).
@@ -41,9 +43,13 @@ func freePort() -> Int {
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     addr.sin_port = 0
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    _ = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    _ = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+    }
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 

@@ -18,7 +18,8 @@ public struct Authenticator: Sendable {
             throw APIError.unauthorized
         }
         let token = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
-        guard !token.isEmpty, let principal = try await TokenStore.authenticate(token: token, on: postgres, logger: logger)
+        guard !token.isEmpty,
+            let principal = try await TokenStore.authenticate(token: token, on: postgres, logger: logger)
         else { throw APIError.unauthorized }
         return principal
     }

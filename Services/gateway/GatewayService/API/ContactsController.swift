@@ -20,7 +20,8 @@ struct ContactsController: Sendable {
             throw APIError(.badRequest, "validation_failed", "phone: required (other filters are not supported yet)")
         }
         guard let phone = PhoneNumber.e164(raw) else {
-            throw APIError(.badRequest, "validation_failed", "phone: '\(raw)' is not a valid international phone number")
+            throw APIError(
+                .badRequest, "validation_failed", "phone: '\(raw)' is not a valid international phone number")
         }
         let contacts = try await ContactStore.find(phoneE164: phone, on: postgres, logger: logger)
         return try json(Page(items: contacts, nextCursor: nil))

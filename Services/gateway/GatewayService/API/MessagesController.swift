@@ -63,7 +63,8 @@ struct MessagesController: Sendable {
             eventId: requestId, type: EventTypes.outboundRequest, occurredAt: .now, source: "gateway", payload: payload)
         do {
             try await producer.send(
-                OutgoingRecord(topic: topics.name(Topics.outboundRequest), key: Array(to.utf8), value: try envelope.encoded()))
+                OutgoingRecord(
+                    topic: topics.name(Topics.outboundRequest), key: Array(to.utf8), value: try envelope.encoded()))
         } catch {
             throw APIError(.serviceUnavailable, "unavailable", "could not queue the message, retry later")
         }

@@ -42,7 +42,8 @@ public struct SignatureVerifier: Sendable {
         // Evaluate every key so timing does not reveal which secret matched.
         var found = false
         for secret in secrets
-        where HMAC<SHA256>.isValidAuthenticationCode(expected, authenticating: data, using: SymmetricKey(data: secret)) {
+        where HMAC<SHA256>.isValidAuthenticationCode(expected, authenticating: data, using: SymmetricKey(data: secret))
+        {
             found = true
         }
         return found
