@@ -144,12 +144,7 @@ struct EndToEndTests {
             // Let the first worker settle in its group, as a running deployment would be.
             let customer = Payloads.newNumber()
             let warmUp = Payloads.newWamid()
-            #expect(
-                try await stack.postWebhook(
-                    Payloads.notification([
-                        Payloads.inboundText(wamid: warmUp, from: customer, name: "Carla", text: "oi")
-                    ])
-                ).status == 200)
+            #expect(try await stack.postInboundText(wamid: warmUp, from: customer, text: "oi") == 200)
             try await eventually("warm-up message stored") {
                 try await stack.count("SELECT 1 FROM messages WHERE wamid = '\(warmUp)'") == 1
             }
@@ -159,12 +154,7 @@ struct EndToEndTests {
             let crashing = try #require(stack.processes["crm-matcher"])
 
             let first = Payloads.newWamid()
-            #expect(
-                try await stack.postWebhook(
-                    Payloads.notification([
-                        Payloads.inboundText(wamid: first, from: customer, name: "Carla", text: "primeira")
-                    ])
-                ).status == 200)
+            #expect(try await stack.postInboundText(wamid: first, from: customer, text: "primeira") == 200)
             let exit = try await crashing.waitForExit(timeout: .seconds(60))
             #expect(exit.reason == .uncaughtSignal && exit.status == SIGKILL, "killed by SIGKILL")
             // It wrote before it died, and never stored the offset.
@@ -173,12 +163,7 @@ struct EndToEndTests {
             try stack.start("crm-matcher")
             try await stack.waitReady(["crm-matcher"])
             let second = Payloads.newWamid()
-            #expect(
-                try await stack.postWebhook(
-                    Payloads.notification([
-                        Payloads.inboundText(wamid: second, from: customer, name: "Carla", text: "segunda")
-                    ])
-                ).status == 200)
+            #expect(try await stack.postInboundText(wamid: second, from: customer, text: "segunda") == 200)
             try await eventually("the restarted worker to process the next message") {
                 try await stack.count("SELECT 1 FROM messages WHERE wamid = '\(second)'") == 1
             }

@@ -9,17 +9,14 @@ import WireModels
 /// message linked to it, the whole batch in one transaction. Redelivered messages hit the
 /// wamid primary key and change nothing.
 public struct InboundMessageHandler: RecordBatchHandler {
-    let postgres: PostgresClient
-    let logger: Logger
+    let context: WorkerContext
 
-    public init(context: WorkerContext) {
-        postgres = context.postgres
-        logger = context.logger
-    }
+    public init(context: WorkerContext) { self.context = context }
 
     public func handle(_ records: [KafkaRecord]) async throws {
         let envelopes = try records.map { try EventEnvelope<InboundMessage>.decode($0.value) }
-        try await postgres.withTransaction(logger: logger) { conn in
+        let logger = context.logger
+        try await context.postgres.withTransaction(logger: logger) { conn in
             for envelope in envelopes {
                 let m = envelope.payload
                 let contactId = try await ContactStore.upsertFromWhatsApp(

@@ -9,17 +9,14 @@ import WireModels
 /// forward (see `DeliveryStatus`). Statuses for messages not stored yet stay in history and
 /// are applied when the message row appears.
 public struct StatusHandler: RecordBatchHandler {
-    let postgres: PostgresClient
-    let logger: Logger
+    let context: WorkerContext
 
-    public init(context: WorkerContext) {
-        postgres = context.postgres
-        logger = context.logger
-    }
+    public init(context: WorkerContext) { self.context = context }
 
     public func handle(_ records: [KafkaRecord]) async throws {
         let envelopes = try records.map { try EventEnvelope<StatusUpdate>.decode($0.value) }
-        try await postgres.withTransaction(logger: logger) { conn in
+        let logger = context.logger
+        try await context.postgres.withTransaction(logger: logger) { conn in
             for envelope in envelopes {
                 let s = envelope.payload
                 guard try await StatusStore.record(s, on: conn, logger: logger) else { continue }

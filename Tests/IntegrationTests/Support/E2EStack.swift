@@ -107,6 +107,13 @@ final class E2EStack: @unchecked Sendable {
             ], body: body)
     }
 
+    /// Posts one inbound text from `from`; returns the HTTP status.
+    func postInboundText(wamid: String, from: String, text: String, name: String = "Carla") async throws -> Int {
+        try await postWebhook(
+            Payloads.notification([Payloads.inboundText(wamid: wamid, from: from, name: name, text: text)])
+        ).status
+    }
+
     func api(_ method: NIOHTTP1.HTTPMethod, _ path: String, body: String? = nil, token: String = adminToken)
         async throws
         -> HTTPResult
