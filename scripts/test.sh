@@ -73,6 +73,9 @@ if ((build_rc != 0)); then
 fi
 BIN_DIR=$(swift build --show-bin-path)
 export CRM_BIN_DIR=$BIN_DIR
+# Tests that stop and resume a broker start a private one from this binary.
+CRM_TANSU_BIN=$(tansu_bin)
+export CRM_TANSU_BIN
 
 # shellcheck source=/dev/null
 source "$REPO_ROOT/.data/test/stack.env"

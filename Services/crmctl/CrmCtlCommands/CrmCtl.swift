@@ -9,8 +9,8 @@ import WireModels
 /// Operator CLI. Reads the same environment as the services (DATABASE_URL, KAFKA_BROKERS, …).
 public struct CrmCtl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "crmctl", abstract: "Operate the WhatsApp CRM: migrations, topics.",
-        subcommands: [Migrate.self, TopicsCommand.self])
+        commandName: "crmctl", abstract: "Operate the WhatsApp CRM: migrations, topics, failures, replays.",
+        subcommands: [Migrate.self, TopicsCommand.self, FailuresCommand.self, ReplayWebhooks.self])
 
     public init() {}
 }
@@ -66,7 +66,8 @@ func setUp() throws -> (ServiceConfig, Logger) {
 
 /// Runs `body` with a PostgreSQL client whose pool is running (it only serves while `run()` is).
 func withPostgres<T: Sendable>(
-    _ config: ServiceConfig, logger: Logger, _ body: @escaping @Sendable (PostgresClient) async throws -> T
+    _ config: ServiceConfig, logger: Logger, timeout: Duration = .seconds(60),
+    _ body: @escaping @Sendable (PostgresClient) async throws -> T
 ) async throws -> T {
     let client = PostgresClient(
         configuration: try DatabaseURL.configuration(config.databaseURL), backgroundLogger: logger)
@@ -75,7 +76,7 @@ func withPostgres<T: Sendable>(
             await client.run()
             return nil
         }
-        group.addTask { try await withTimeout(.seconds(60), "database command") { try await body(client) } }
+        group.addTask { try await withTimeout(timeout, "database command") { try await body(client) } }
         defer { group.cancelAll() }
         while let result = try await group.next() {
             if let value = result { return value }

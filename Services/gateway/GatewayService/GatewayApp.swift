@@ -21,6 +21,8 @@ public enum GatewayApp {
         ContactsController(auth: auth, postgres: postgres, logger: logger).add(to: api)
         MessagesController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
             .add(to: api)
+        FailuresController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
+            .add(to: api)
         return router
     }
 

@@ -27,7 +27,7 @@ public struct NormalizerHandler: RecordBatchHandler {
         let raws = try records.map { try EventEnvelope<RawWebhook>.decode($0.value).payload }
         // One body can be in a batch twice (Meta retried quickly); archive once.
         var seen = Set<String>()
-        let unique = raws.filter { seen.insert($0.sha256).inserted }
+        let unique = raws.filter { seen.insert($0.sha256 + ($0.replay ? ":replay" : "")).inserted }
         let states = try await postgres.withTransaction(logger: logger) { conn in
             try await WebhookRawStore.archive(
                 unique.map { .init(sha256: $0.sha256, body: $0.body, receivedAt: $0.receivedAt) }, on: conn,
@@ -36,7 +36,8 @@ public struct NormalizerHandler: RecordBatchHandler {
 
         var outgoing: [OutgoingRecord] = []
         var outcomes: [(sha: String, state: String, error: String?)] = []
-        for raw in unique where states[raw.sha256] == "received" {
+        // A replay (crmctl replay) processes archived bodies again; downstream ids make it safe.
+        for raw in unique where states[raw.sha256] == "received" || raw.replay {
             let (records, state, error) = try normalize(raw)
             outgoing += records
             outcomes.append((raw.sha256, state, error))
@@ -87,6 +88,12 @@ public struct NormalizerHandler: RecordBatchHandler {
                 try record(
                     Topics.accountEvent, key: a.key, id: a.eventId, type: EventTypes.accountEvent,
                     at: raw.receivedAt, payload: a.event))
+        }
+        NormalizerMetrics.count(out)
+        if !out.unknown.isEmpty {
+            logger.notice(
+                "webhook has content this version does not know",
+                metadata: ["event_id": "\(raw.sha256)", "unknown": "\(out.unknown)"])
         }
         if !out.problems.isEmpty {
             logger.warning(

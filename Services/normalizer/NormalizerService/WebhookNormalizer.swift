@@ -14,7 +14,17 @@ public struct WebhookNormalizer: Sendable {
         /// Everything else Meta notifies (`wa.account.event`), including fields we do not know yet.
         public var accountEvents: [(key: String, eventId: String, event: MetaEvent)] = []
         public var problems: [String] = []
+        /// Message types and change fields this version does not know: kept and published, and
+        /// counted so an operator sees Meta adding something new.
+        public var unknown: [String] = []
     }
+
+    /// Change fields Meta documents (DESIGN.md / WHATSAPP-CLOUD-API.md); others are flagged unknown.
+    static let knownFields: Set<String> = templateFields.union([
+        "messages", "account_update", "account_alerts", "account_review_update", "phone_number_quality_update",
+        "phone_number_name_update", "business_capability_update", "security", "flows", "user_preferences",
+        "smb_message_echoes", "calls",
+    ])
 
     static let templateFields: Set<String> = [
         "message_template_status_update", "message_template_quality_update", "message_template_components_update",
@@ -37,9 +47,10 @@ public struct WebhookNormalizer: Sendable {
                     continue
                 }
                 if field == "messages" {
-                    messages(value, wabaId: wabaId, path: path, into: &out)
+                    messages(value, wabaId: wabaId, path: path, receivedAt: receivedAt, into: &out)
                 } else {
                     let event = MetaEvent(wabaId: wabaId, field: field, value: value, receivedAt: receivedAt)
+                    if !Self.knownFields.contains(field) { out.unknown.append("field \(field)") }
                     if Self.templateFields.contains(field) {
                         let name = value["message_template_name"]?.stringValue ?? "unknown"
                         let id = [
@@ -56,7 +67,7 @@ public struct WebhookNormalizer: Sendable {
         return out
     }
 
-    func messages(_ value: JSONValue, wabaId: String, path: String, into out: inout Output) {
+    func messages(_ value: JSONValue, wabaId: String, path: String, receivedAt: Date, into out: inout Output) {
         guard let phoneNumberId = value["metadata"]?["phone_number_id"]?.stringValue, Self.isId(phoneNumberId) else {
             // Without the business number nothing in this change can be attributed; name each item.
             for kind in ["messages", "statuses"] {
@@ -93,9 +104,10 @@ public struct WebhookNormalizer: Sendable {
                 InboundMessage(
                     wamid: wamid, waId: waId, userId: userId, profileName: contact?["profile"]?["name"]?.stringValue,
                     wabaId: wabaId, phoneNumberId: phoneNumberId, displayPhoneNumber: display, type: type,
-                    timestamp: timestamp, text: Self.text(of: m, type: type),
+                    timestamp: timestamp, receivedAt: receivedAt, text: Self.text(of: m, type: type),
                     contextId: m["context"]?["id"]?.stringValue,
-                    content: m))
+                    details: MessageDetailsParser.parse(m, type: type), content: m))
+            if !MessageDetails.knownTypes.contains(type) { out.unknown.append("message type \(type)") }
         }
 
         for (i, s) in (value["statuses"]?.arrayValue ?? []).enumerated() {
@@ -117,7 +129,8 @@ public struct WebhookNormalizer: Sendable {
                     wamid: wamid, status: status, timestamp: timestamp, recipientId: s["recipient_id"]?.stringValue,
                     wabaId: wabaId, phoneNumberId: phoneNumberId,
                     bizOpaqueCallbackData: s["biz_opaque_callback_data"]?.stringValue,
-                    errors: (s["errors"]?.arrayValue ?? []).compactMap(Self.error), conversation: s["conversation"],
+                    errors: (s["errors"]?.arrayValue ?? []).compactMap(WhatsAppError.init(meta:)),
+                    conversation: s["conversation"],
                     pricing: s["pricing"]))
         }
 
@@ -138,19 +151,15 @@ public struct WebhookNormalizer: Sendable {
             let i = m["interactive"]
             return i?["button_reply"]?["title"]?.stringValue ?? i?["list_reply"]?["title"]?.stringValue
                 ?? i?["nfm_reply"]?["body"]?.stringValue
+        case "edit":
+            return m["edit"]?["message"]?["text"]?["body"]?.stringValue
+                ?? m["edit"]?["message"]?["image"]?["caption"]?.stringValue
         case "reaction": return m["reaction"]?["emoji"]?.stringValue
         case "location": return m["location"]?["name"]?.stringValue ?? m["location"]?["address"]?.stringValue
         case "system": return m["system"]?["body"]?.stringValue
         case "order": return m["order"]?["text"]?.stringValue
         default: return nil
         }
-    }
-
-    static func error(_ e: JSONValue) -> WhatsAppError? {
-        guard let code = e["code"]?.stringValue.flatMap({ Int($0) }) else { return nil }
-        return WhatsAppError(
-            code: code, title: e["title"]?.stringValue, message: e["message"]?.stringValue,
-            details: e["error_data"]?["details"]?.stringValue)
     }
 
     /// Documentation placeholders such as `<WHATSAPP_MESSAGE_ID>` are not ids.

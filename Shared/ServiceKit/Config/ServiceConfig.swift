@@ -26,15 +26,14 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
     public var faultCrashAfterCommit: Bool
 
     public init(
-        service: String, defaultAdminPort: Int, environment: [String: String] = ProcessInfo.processInfo.environment
-    )
-        throws
-    {
+        service: String, defaultAdminPort: Int, defaultHTTPPort: Int = 8080,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
         let env = Environment(values: environment)
         self.service = service
         kafkaBrokers = env["KAFKA_BROKERS"] ?? "127.0.0.1:9092"
         databaseURL = env["DATABASE_URL"] ?? "postgres://crm@127.0.0.1:5432/crm"
-        httpPort = try env.int("HTTP_PORT", default: 8080)
+        httpPort = try env.int("HTTP_PORT", default: defaultHTTPPort)
         adminPort = try env.int("ADMIN_PORT", default: defaultAdminPort)
         logLevel = Logger.Level(rawValue: (env["LOG_LEVEL"] ?? "info").lowercased()) ?? .info
         topics = Topics(prefix: env["KAFKA_TOPIC_PREFIX"] ?? "")

@@ -35,7 +35,10 @@ public struct DeadLetterSink: Sendable {
         try await FailureStore.record(
             .init(
                 stage: stage, topic: letter.topic, partition: record.partition, offset: record.offset,
-                eventId: eventId, error: letter.error, attempts: attempts, payload: value),
+                key: record.key.map { String(decoding: $0, as: UTF8.self) }, eventId: eventId, error: letter.error,
+                attempts: attempts, payload: value),
+            replayOf: record.headers.first { $0.key == Replay.replayHeader }
+                .flatMap { Int64(String(decoding: $0.value, as: UTF8.self)) },
             on: postgres, logger: logger)
         logger.error(
             "record dead-lettered",

@@ -2,7 +2,7 @@ import WireModels
 
 /// Every migration, in order. Append only: an applied migration is never edited.
 public enum Schema {
-    public static let migrations: [Migration] = [initial]
+    public static let migrations: [Migration] = [initial, replayAndDetails]
 
     /// Rank of a delivery status for the forward-only UPDATEs, generated from `DeliveryStatus`
     /// so the state machine is defined in one place.
@@ -151,5 +151,18 @@ public enum Schema {
                 state text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'replayed', 'resolved')),
                 UNIQUE (stage, topic, kafka_partition, kafka_offset))
             """,
+        ])
+
+    /// Failures keep their record key so a replay lands on the same partition (same order);
+    /// messages keep the typed details beside Meta's original object.
+    static let replayAndDetails = Migration(
+        "0002_replay_and_details",
+        [
+            "ALTER TABLE failures ADD COLUMN record_key text",
+            "ALTER TABLE failures ADD COLUMN replayed_at timestamptz",
+            "CREATE INDEX failures_stage_last_at ON failures (stage, last_at)",
+            "ALTER TABLE messages ADD COLUMN details jsonb",
+            "ALTER TABLE messages ADD COLUMN received_at timestamptz",
+            "CREATE INDEX messages_context ON messages (context_wamid) WHERE context_wamid IS NOT NULL",
         ])
 }

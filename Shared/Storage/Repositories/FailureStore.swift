@@ -1,6 +1,32 @@
 import Foundation
 import PostgresNIO
 
+/// A record a stage gave up on, as operators list and replay it.
+public struct FailureRow: Sendable, Codable, Equatable {
+    public var id: Int64
+    public var stage: String
+    public var topic: String
+    public var partition: Int
+    public var offset: Int64
+    public var eventId: String?
+    public var error: String
+    public var attempts: Int
+    public var firstAt: Date
+    public var lastAt: Date
+    public var state: String
+    public var replayedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id, stage, topic, partition, offset
+        case eventId = "event_id"
+        case error, attempts
+        case firstAt = "first_at"
+        case lastAt = "last_at"
+        case state
+        case replayedAt = "replayed_at"
+    }
+}
+
 /// Records a stage gave up on (also sent to `wa.dlq`), replayable by an operator.
 public enum FailureStore {
     public struct Failure: Sendable {
@@ -8,18 +34,20 @@ public enum FailureStore {
         public var topic: String
         public var partition: Int32
         public var offset: Int64
+        public var key: String?
         public var eventId: String?
         public var error: String
         public var attempts: Int
         public var payload: String
         public init(
-            stage: String, topic: String, partition: Int32, offset: Int64, eventId: String?, error: String,
-            attempts: Int, payload: String
+            stage: String, topic: String, partition: Int32, offset: Int64, key: String?, eventId: String?,
+            error: String, attempts: Int, payload: String
         ) {
             self.stage = stage
             self.topic = topic
             self.partition = partition
             self.offset = offset
+            self.key = key
             self.eventId = eventId
             self.error = error
             self.attempts = attempts
@@ -27,14 +55,85 @@ public enum FailureStore {
         }
     }
 
-    public static func record(_ f: Failure, on client: PostgresClient, logger: Logger) async throws {
+    /// One row per (stage, topic, partition, offset). A replayed record that fails again
+    /// (`replayOf`) reopens its original row and adds its attempts, so one failure keeps one history.
+    public static func record(_ f: Failure, replayOf: Int64? = nil, on client: PostgresClient, logger: Logger)
+        async throws
+    {
+        if let replayOf {
+            let rows = try await client.query(
+                """
+                UPDATE failures SET error = \(f.error), attempts = attempts + \(f.attempts), last_at = now(),
+                    state = 'open'
+                WHERE id = \(replayOf) RETURNING id
+                """, logger: logger)
+            for try await _ in rows { return }
+        }
         try await client.query(
             """
-            INSERT INTO failures (stage, topic, kafka_partition, kafka_offset, event_id, error, attempts, payload)
-            VALUES (\(f.stage), \(f.topic), \(Int(f.partition)), \(f.offset), \(f.eventId), \(f.error), \(f.attempts),
-                    \(f.payload))
+            INSERT INTO failures (stage, topic, kafka_partition, kafka_offset, record_key, event_id, error, attempts,
+                                  payload)
+            VALUES (\(f.stage), \(f.topic), \(Int(f.partition)), \(f.offset), \(f.key), \(f.eventId), \(f.error),
+                    \(f.attempts), \(f.payload))
             ON CONFLICT (stage, topic, kafka_partition, kafka_offset) DO UPDATE SET
-                error = EXCLUDED.error, attempts = failures.attempts + EXCLUDED.attempts, last_at = now()
+                error = EXCLUDED.error, attempts = failures.attempts + EXCLUDED.attempts, last_at = now(),
+                state = 'open'
             """, logger: logger)
+    }
+
+    static let columns = """
+        id, stage, topic, kafka_partition, kafka_offset, event_id, error, attempts, first_at, last_at, state, replayed_at
+        """
+
+    /// Newest first; `before` is the cursor (the last id of the previous page).
+    public static func list(
+        stage: String?, since: Date?, state: String?, before: Int64?, limit: Int, on client: PostgresClient,
+        logger: Logger
+    ) async throws -> [FailureRow] {
+        let rows = try await client.query(
+            """
+            SELECT \(unescaped: columns) FROM failures
+            WHERE (\(stage)::text IS NULL OR stage = \(stage))
+              AND (\(since)::timestamptz IS NULL OR last_at >= \(since))
+              AND (\(state)::text IS NULL OR state = \(state))
+              AND (\(before)::bigint IS NULL OR id < \(before))
+            ORDER BY id DESC LIMIT \(limit)
+            """, logger: logger)
+        return try await decode(rows)
+    }
+
+    public static func get(id: Int64, on client: PostgresClient, logger: Logger) async throws -> FailureRow? {
+        try await decode(
+            try await client.query("SELECT \(unescaped: columns) FROM failures WHERE id = \(id)", logger: logger)
+        )
+        .first
+    }
+
+    /// What a replay re-publishes: the original topic (contract name), key and value.
+    public static func record(id: Int64, on client: PostgresClient, logger: Logger) async throws
+        -> (topic: String, key: String?, payload: String)?
+    {
+        let rows = try await client.query(
+            "SELECT topic, record_key, payload FROM failures WHERE id = \(id)", logger: logger)
+        for try await row in rows.decode((String, String?, String).self) { return row }
+        return nil
+    }
+
+    public static func markReplayed(id: Int64, on client: PostgresClient, logger: Logger) async throws {
+        try await client.query(
+            "UPDATE failures SET state = 'replayed', replayed_at = now() WHERE id = \(id)", logger: logger)
+    }
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [FailureRow] {
+        var out: [FailureRow] = []
+        for try await (id, stage, topic, partition, offset, eventId, error, attempts, first, last, state, replayed)
+            in rows.decode((Int64, String, String, Int, Int64, String?, String, Int, Date, Date, String, Date?).self)
+        {
+            out.append(
+                FailureRow(
+                    id: id, stage: stage, topic: topic, partition: partition, offset: offset, eventId: eventId,
+                    error: error, attempts: attempts, firstAt: first, lastAt: last, state: state, replayedAt: replayed))
+        }
+        return out
     }
 }

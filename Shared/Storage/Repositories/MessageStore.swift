@@ -50,13 +50,15 @@ public enum MessageStore {
     public static func insertInbound(
         _ m: InboundMessage, contactId: UUID, on conn: PostgresConnection, logger: Logger
     ) async throws -> Bool {
-        let content = String(decoding: try JSONCoding.encoder().encode(m.content), as: UTF8.self)
+        let encoder = JSONCoding.encoder()
+        let content = String(decoding: try encoder.encode(m.content), as: UTF8.self)
+        let details = String(decoding: try encoder.encode(m.details), as: UTF8.self)
         let rows = try await conn.query(
             """
             INSERT INTO messages (wamid, direction, contact_id, waba_id, phone_number_id, counterpart_wa_id, type,
-                                  text, content, context_wamid, meta_timestamp)
+                                  text, content, details, context_wamid, meta_timestamp, received_at)
             VALUES (\(m.wamid), 'inbound', \(contactId), \(m.wabaId), \(m.phoneNumberId), \(m.waId), \(m.type),
-                    \(m.text), \(content)::jsonb, \(m.contextId), \(m.timestamp))
+                    \(m.text), \(content)::jsonb, \(details)::jsonb, \(m.contextId), \(m.timestamp), \(m.receivedAt))
             ON CONFLICT (wamid) DO NOTHING
             RETURNING wamid
             """, logger: logger)
@@ -70,6 +72,7 @@ public enum MessageStore {
         wamid: String, contactId: UUID?, phoneNumberId: String, toWaId: String, type: String, text: String?,
         sendRequestId: String, on conn: PostgresConnection, logger: Logger
     ) async throws {
+        try await StatusStore.lock(wamid: wamid, on: conn, logger: logger)
         try await conn.query(
             """
             INSERT INTO messages (wamid, direction, contact_id, phone_number_id, counterpart_wa_id, type, text,

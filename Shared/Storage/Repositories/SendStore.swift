@@ -2,8 +2,77 @@ import Foundation
 import PostgresNIO
 import WireModels
 
+/// A send request as the API shows it: state, wamid once accepted, and every attempt.
+public struct SendState: Sendable, Codable, Equatable {
+    public struct Attempt: Sendable, Codable, Equatable {
+        public var attempt: Int
+        public var at: Date
+        public var httpStatus: Int?
+        public var errorCode: Int?
+        public var retryable: Bool
+        public var decision: String
+        enum CodingKeys: String, CodingKey {
+            case attempt, at
+            case httpStatus = "http_status"
+            case errorCode = "error_code"
+            case retryable, decision
+        }
+    }
+
+    public var requestId: String
+    public var state: String
+    public var to: String
+    public var wamid: String?
+    public var attempts: [Attempt]
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case requestId = "request_id"
+        case state, to, wamid, attempts
+        case createdAt = "created_at"
+    }
+}
+
 /// Outbound send requests and every attempt made for them.
 public enum SendStore {
+    /// Who made the request with this id, if it exists.
+    public static func requester(requestId: String, on client: PostgresClient, logger: Logger) async throws -> String? {
+        let rows = try await client.query(
+            "SELECT coalesce(requested_by, '') FROM send_requests WHERE request_id = \(requestId)", logger: logger)
+        for try await who in rows.decode(String.self) { return who }
+        return nil
+    }
+
+    public static func get(requestId: String, on client: PostgresClient, logger: Logger) async throws -> SendState? {
+        try await client.withConnection { conn in
+            let rows = try await conn.query(
+                """
+                SELECT request_id, state, to_wa_id, wamid, created_at FROM send_requests
+                WHERE request_id = \(requestId)
+                """, logger: logger)
+            var found: SendState?
+            for try await (id, state, to, wamid, created) in rows.decode((String, String, String, String?, Date).self) {
+                found = SendState(
+                    requestId: id, state: state, to: "+" + to, wamid: wamid, attempts: [], createdAt: created)
+            }
+            guard var send = found else { return nil }
+            let attempts = try await conn.query(
+                """
+                SELECT attempt, at, http_status, error_code, retryable, decision FROM send_attempts
+                WHERE request_id = \(requestId) ORDER BY attempt
+                """, logger: logger)
+            for try await (n, at, http, code, retryable, decision) in attempts.decode(
+                (Int, Date, Int?, Int?, Bool, String).self)
+            {
+                send.attempts.append(
+                    .init(
+                        attempt: n, at: at, httpStatus: http, errorCode: code, retryable: retryable, decision: decision)
+                )
+            }
+            return send
+        }
+    }
+
     /// Registers the request once; returns its current state (an existing one is not reset).
     public static func register(_ r: OutboundRequest, on conn: PostgresConnection, logger: Logger) async throws
         -> String

@@ -5,9 +5,18 @@ import WireModels
 /// Delivery statuses: every distinct event kept once in history, and the message's current
 /// status moved forward only, by an atomic conditional UPDATE (ranks: `DeliveryStatus`).
 public enum StatusStore {
+    /// Serializes, per wamid, recording a status and storing its message until the transaction
+    /// ends. Without it a status and the message row committing at the same moment could miss
+    /// each other and the status would stay in history only.
+    public static func lock(wamid: String, on conn: PostgresConnection, logger: Logger) async throws {
+        try await conn.query("SELECT pg_advisory_xact_lock(hashtext(\(wamid)))", logger: logger)
+    }
+
     /// Keeps the event in history; returns false when it was already there (a redelivery).
+    /// Takes the wamid's lock (see `lock`).
     @discardableResult
     public static func record(_ s: StatusUpdate, on conn: PostgresConnection, logger: Logger) async throws -> Bool {
+        try await lock(wamid: s.wamid, on: conn, logger: logger)
         let enc = JSONCoding.encoder()
         let errors = s.errors.isEmpty ? nil : String(decoding: try enc.encode(s.errors), as: UTF8.self)
         let conversation = try s.conversation.map { String(decoding: try enc.encode($0), as: UTF8.self) }

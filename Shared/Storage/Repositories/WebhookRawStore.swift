@@ -44,4 +44,28 @@ public enum WebhookRawStore {
             WHERE sha256 = \(sha256)
             """, logger: logger)
     }
+
+    public struct ArchivedRow: Sendable {
+        public var id: Int64
+        public var sha256: String
+        public var body: String
+        public var receivedAt: Date
+    }
+
+    /// Archived bodies received in [since, until), in id order after `afterId` (keyset paging).
+    public static func page(
+        since: Date, until: Date, afterId: Int64, limit: Int, on client: PostgresClient, logger: Logger
+    ) async throws -> [ArchivedRow] {
+        let rows = try await client.query(
+            """
+            SELECT id, sha256, body, received_at FROM webhook_raw
+            WHERE received_at >= \(since) AND received_at < \(until) AND id > \(afterId)
+            ORDER BY id LIMIT \(limit)
+            """, logger: logger)
+        var out: [ArchivedRow] = []
+        for try await (id, sha, body, at) in rows.decode((Int64, String, String, Date).self) {
+            out.append(ArchivedRow(id: id, sha256: sha, body: body, receivedAt: at))
+        }
+        return out
+    }
 }

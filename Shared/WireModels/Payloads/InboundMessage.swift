@@ -14,16 +14,20 @@ public struct InboundMessage: Codable, Sendable, Equatable {
     public var type: String
     /// Meta's timestamp (from `timestamp`, epoch seconds).
     public var timestamp: Date
+    /// When our gateway received the notification (beside Meta's own time).
+    public var receivedAt: Date
     public var text: String?
     /// wamid this message replies to (`context.id`).
     public var contextId: String?
+    /// Typed meaning per message type (reply target, ad referral, button payload, order, …).
+    public var details: MessageDetails
     /// The whole message object as Meta sent it.
     public var content: JSONValue
 
     public init(
         wamid: String, waId: String?, userId: String?, profileName: String?, wabaId: String,
-        phoneNumberId: String, displayPhoneNumber: String?, type: String, timestamp: Date, text: String?,
-        contextId: String?, content: JSONValue
+        phoneNumberId: String, displayPhoneNumber: String?, type: String, timestamp: Date, receivedAt: Date,
+        text: String?, contextId: String?, details: MessageDetails, content: JSONValue
     ) {
         self.wamid = wamid
         self.waId = waId
@@ -34,8 +38,10 @@ public struct InboundMessage: Codable, Sendable, Equatable {
         self.displayPhoneNumber = displayPhoneNumber
         self.type = type
         self.timestamp = timestamp
+        self.receivedAt = receivedAt
         self.text = text
         self.contextId = contextId
+        self.details = details
         self.content = content
     }
 
@@ -47,8 +53,10 @@ public struct InboundMessage: Codable, Sendable, Equatable {
         case wabaId = "waba_id"
         case phoneNumberId = "phone_number_id"
         case displayPhoneNumber = "display_phone_number"
-        case type, timestamp, text
+        case type, timestamp
+        case receivedAt = "received_at"
+        case text
         case contextId = "context_id"
-        case content
+        case details, content
     }
 }

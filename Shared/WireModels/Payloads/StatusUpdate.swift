@@ -60,3 +60,13 @@ public struct WhatsAppError: Codable, Sendable, Equatable {
         self.details = details
     }
 }
+
+extension WhatsAppError {
+    /// Reads Meta's error object (`code`, `title`, `message`, `error_data.details`); nil without a code.
+    public init?(meta e: JSONValue) {
+        guard let code = e["code"]?.stringValue.flatMap({ Int($0) }) else { return nil }
+        self.init(
+            code: code, title: e["title"]?.stringValue, message: e["message"]?.stringValue,
+            details: e["error_data"]?["details"]?.stringValue)
+    }
+}

@@ -52,6 +52,19 @@ public enum JSONValue: Codable, Sendable, Hashable {
         }
     }
 
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    public var doubleValue: Double? {
+        switch self {
+        case .number(let n): return n
+        case .string(let s): return Double(s)
+        default: return nil
+        }
+    }
+
     public var arrayValue: [JSONValue] {
         if case .array(let a) = self { return a }
         return []

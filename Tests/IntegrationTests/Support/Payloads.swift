@@ -54,6 +54,33 @@ enum Payloads {
         ])
     }
 
+    static func textMessage(wamid: String, from: String, text: String, at: Int = 1_764_090_000) -> JSONValue {
+        .object([
+            "from": .string(from), "id": .string(wamid), "timestamp": .string(String(at)), "type": .string("text"),
+            "text": .object(["body": .string(text)]),
+        ])
+    }
+
+    static func statusObject(wamid: String, status: String, recipient: String, at: Int) -> JSONValue {
+        .object([
+            "id": .string(wamid), "status": .string(status), "timestamp": .string(String(at)),
+            "recipient_id": .string(recipient),
+        ])
+    }
+
+    /// One `messages` change with any number of messages, contacts and statuses.
+    static func change(messages: [JSONValue], contacts: [(String, String)], statuses: [JSONValue]) -> JSONValue {
+        .object([
+            "field": .string("messages"),
+            "value": .object([
+                "messaging_product": .string("whatsapp"), "metadata": metadata,
+                "contacts": .array(
+                    contacts.map { .object(["wa_id": .string($0.0), "profile": .object(["name": .string($0.1)])]) }),
+                "messages": .array(messages), "statuses": .array(statuses),
+            ]),
+        ])
+    }
+
     static func notification(_ entries: [JSONValue]) -> [UInt8] {
         let root = JSONValue.object(["object": .string("whatsapp_business_account"), "entry": .array(entries)])
         return Array(try! JSONCoding.encoder().encode(root))

@@ -7,12 +7,13 @@ final class ServiceProcess: @unchecked Sendable {
     let process = Process()
     let logURL: URL
 
-    init(binDir: String, name: String, environment: [String: String], logDir: URL) throws {
+    init(binDir: String, name: String, environment: [String: String], logDir: URL, arguments: [String] = []) throws {
         self.name = name
         logURL = logDir.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(6)).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         process.executableURL = URL(fileURLWithPath: binDir).appendingPathComponent(name)
+        process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = log
         process.standardError = log

@@ -24,6 +24,14 @@ struct MessagesController: Sendable {
             return try json(message)
         }
         group.post("messages") { request, _ in try await self.send(request) }
+        group.get("sends/:requestId") { request, context in
+            _ = try await self.auth.require(request)
+            let id = try context.parameters.require("requestId")
+            guard let state = try await SendStore.get(requestId: id, on: self.postgres, logger: self.logger) else {
+                throw APIError(.notFound, "not_found", "no send request \(id)")
+            }
+            return try json(state)
+        }
     }
 
     struct SendBody: Decodable {
@@ -52,10 +60,20 @@ struct MessagesController: Sendable {
         if to == nil { problems.append("to: required, an international phone number") }
         if (body.text ?? "").isEmpty { problems.append("text: required (template sends are not supported yet)") }
         if let t = body.text, t.utf8.count > 4096 { problems.append("text: at most 4096 bytes") }
+        if let k = body.idempotencyKey, k.isEmpty || k.utf8.count > 200 {
+            problems.append("idempotency_key: 1 to 200 bytes")
+        }
         guard problems.isEmpty, let to, let text = body.text else {
             throw APIError(.badRequest, "validation_failed", problems.joined(separator: "; "))
         }
-        let requestId = body.idempotencyKey.map { "idem:\(principal.userId):\($0)" } ?? UUID().uuidString.lowercased()
+        // The client's key is the request id (contract); a key another user already used is a conflict.
+        let requestId = body.idempotencyKey ?? UUID().uuidString.lowercased()
+        if body.idempotencyKey != nil,
+            let owner = try await SendStore.requester(requestId: requestId, on: postgres, logger: logger),
+            owner != principal.userId.uuidString
+        {
+            throw APIError(.conflict, "idempotency_key_conflict", "idempotency_key is already used by another user")
+        }
         let payload = OutboundRequest(
             requestId: requestId, to: to, phoneNumberId: nil, text: text, requestedBy: principal.userId.uuidString,
             test: body.test ?? false)

@@ -1,0 +1,108 @@
+# syntax=docker/dockerfile:1
+#
+# WhatsApp CRM: ONE image holding every executable (gateway, normalizer,
+# crm-matcher, sender, reporter, crmctl, wa-simulator). The container's
+# command names the one to run:
+#
+#   docker build -t whatsapp-crm .
+#   docker run --rm whatsapp-crm crmctl migrate
+#   docker run --rm -p 8080:8080 whatsapp-crm gateway
+#   docker run --rm whatsapp-crm normalizer      (or crm-matcher, sender, reporter)
+#
+# Why one image: the seven executables share ~95% of their code and every
+# dependency (SwiftNIO, PostgresNIO, librdkafka), one `swift build` compiles
+# them all, and one tag means every service and the migration job always run
+# the same schema and wire-format version. Docs: docs/DEPLOY.md.
+#
+# Building needs network access to GitHub (Swift package resolution) and to
+# Debian's package mirrors. Pin SWIFT_IMAGE / RUNTIME_IMAGE to digests for
+# reproducible production builds. Both stages must be the same Debian release
+# (bookworm): the binaries link Debian's librdkafka and glibc.
+
+ARG SWIFT_IMAGE=swift:6.3-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
+
+# ---------------------------------------------------------------------------
+# build: Swift toolchain + librdkafka headers
+# ---------------------------------------------------------------------------
+FROM ${SWIFT_IMAGE} AS build
+
+# Debian's librdkafka-dev (headers + pkg-config file for the CRdKafka target).
+# Versions are not pinned: they come from the pinned Debian release and its
+# security updates.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        librdkafka-dev libssl-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src
+
+# Resolve packages first, in their own layer, so that a source change does not
+# download them again. Package.resolved is used when the build context has one.
+COPY Package.* ./
+RUN swift package resolve
+
+COPY Shared ./Shared
+COPY Services ./Services
+# Test targets are declared in Package.swift, so their folders must exist
+# (nothing in them is built by `swift build`).
+COPY Tests ./Tests
+
+# Every product, release mode, Swift runtime linked statically: the runtime
+# image then needs no Swift libraries, only librdkafka and the C libraries.
+# The crash backtracer is copied beside the binaries (see SWIFT_BACKTRACE).
+RUN swift build -c release --static-swift-stdlib \
+    && bin="$(swift build -c release --static-swift-stdlib --show-bin-path)" \
+    && mkdir -p /out/bin \
+    && for exe in gateway normalizer crm-matcher sender reporter crmctl wa-simulator; do \
+        install -m 0755 "${bin}/${exe}" /out/bin/ ; \
+    done \
+    && install -m 0755 /usr/libexec/swift/linux/swift-backtrace-static /out/bin/swift-backtrace-static
+
+# ---------------------------------------------------------------------------
+# runtime: Debian slim + librdkafka, non-root
+# ---------------------------------------------------------------------------
+FROM ${RUNTIME_IMAGE} AS runtime
+
+LABEL org.opencontainers.image.title="whatsapp-crm" \
+      org.opencontainers.image.description="WhatsApp CRM backend: gateway, workers, crmctl and wa-simulator in one image"
+
+# librdkafka1: the Kafka client (pulls libssl3, libsasl2, libzstd, liblz4).
+# ca-certificates: TLS to graph.facebook.com, managed Kafka and PostgreSQL.
+# curl: the HEALTHCHECK below and operators' debugging.
+# tini: PID 1 that forwards SIGTERM to the service and reaps children.
+# libstdc++6 is already part of the slim image (apt needs it); listed so that
+# a different base image cannot silently drop it.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        librdkafka1 ca-certificates curl tini libstdc++6 \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 crm \
+    && useradd --system --uid 10001 --gid crm --home-dir /app --shell /usr/sbin/nologin crm
+
+WORKDIR /app
+COPY --from=build /out/bin/ /usr/local/bin/
+
+# Crash reports: Swift's backtracer prints every thread's stack to stderr.
+ENV SWIFT_BACKTRACE=enable=yes,sanitize=yes,threads=all,images=all,interactive=no,swift-backtrace=/usr/local/bin/swift-backtrace-static \
+    LOG_LEVEL=info
+
+# Numeric user, so that Kubernetes' runAsNonRoot can verify it.
+USER 10001:10001
+
+# gateway and wa-simulator listen on HTTP_PORT (8080 / 8090); workers serve
+# /healthz, /readyz, /metrics on ADMIN_PORT (9101..9104).
+EXPOSE 8080 8090 9101 9102 9103 9104
+
+# One image, several services: probe the port this container's service uses
+# (ADMIN_PORT for workers, HTTP_PORT for gateway and simulator), then the
+# defaults. Kubernetes ignores HEALTHCHECK and uses the Deployments' probes.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD for port in ${ADMIN_PORT:-} ${HTTP_PORT:-} 8080 9101 9102 9103 9104 8090; do \
+            curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:${port}/healthz" && exit 0; \
+        done; exit 1
+
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["gateway"]

@@ -1,0 +1,66 @@
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import Storage
+import WireModels
+
+/// Operator replays. Both are safe to repeat: every consumer is idempotent on event ids.
+public enum Replay {
+    /// Header on a replayed record naming its failure row, so a repeated failure reopens that row.
+    public static let replayHeader = "crm-replay-of-failure"
+
+    public enum Outcome: Sendable, Equatable {
+        case replayed(FailureRow)
+        case notFound
+    }
+
+    /// Publishes a dead-lettered record again, to its original topic with its original key
+    /// (so it keeps its place in per-key order), and marks the failure replayed.
+    public static func failure(
+        id: Int64, postgres: PostgresClient, producer: KafkaProducer, topics: Topics, logger: Logger
+    ) async throws -> Outcome {
+        guard let original = try await FailureStore.record(id: id, on: postgres, logger: logger) else {
+            return .notFound
+        }
+        try await producer.send(
+            OutgoingRecord(
+                topic: topics.name(original.topic), key: original.key.map { Array($0.utf8) },
+                value: Array(original.payload.utf8),
+                headers: [KafkaHeader(key: replayHeader, value: Array(String(id).utf8))]))
+        try await FailureStore.markReplayed(id: id, on: postgres, logger: logger)
+        logger.info("failure replayed", metadata: ["failure_id": "\(id)", "topic": "\(original.topic)"])
+        guard let row = try await FailureStore.get(id: id, on: postgres, logger: logger) else { return .notFound }
+        return .replayed(row)
+    }
+
+    /// Re-publishes the archived raw webhooks received in [since, until) to `wa.webhook.raw`,
+    /// flagged so the normalizer processes them again even though they were processed before.
+    /// Returns how many bodies were published.
+    public static func webhooks(
+        since: Date, until: Date, postgres: PostgresClient, producer: KafkaProducer, topics: Topics, logger: Logger,
+        pageSize: Int = 500
+    ) async throws -> Int {
+        var after: Int64 = 0
+        var total = 0
+        while true {
+            let page = try await WebhookRawStore.page(
+                since: since, until: until, afterId: after, limit: pageSize, on: postgres, logger: logger)
+            guard let last = page.last else { return total }
+            var records: [OutgoingRecord] = []
+            for row in page {
+                let key = (try? WebhookBody(bytes: Array(row.body.utf8)))?.partitionKey ?? "replay"
+                let envelope = EventEnvelope(
+                    eventId: row.sha256, type: EventTypes.webhookRaw, occurredAt: row.receivedAt, source: "crmctl",
+                    payload: RawWebhook(body: row.body, sha256: row.sha256, receivedAt: row.receivedAt, replay: true))
+                records.append(
+                    OutgoingRecord(
+                        topic: topics.name(Topics.webhookRaw), key: Array(key.utf8), value: try envelope.encoded()))
+            }
+            try await producer.send(records)
+            total += page.count
+            after = last.id
+            logger.info("replayed webhook page", metadata: ["count": "\(page.count)", "total": "\(total)"])
+        }
+    }
+}
