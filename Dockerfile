@@ -100,9 +100,7 @@ EXPOSE 8080 8090 9101 9102 9103 9104
 # (ADMIN_PORT for workers, HTTP_PORT for gateway and simulator), then the
 # defaults. Kubernetes ignores HEALTHCHECK and uses the Deployments' probes.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD for port in ${ADMIN_PORT:-} ${HTTP_PORT:-} 8080 9101 9102 9103 9104 8090; do \
-            curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:${port}/healthz" && exit 0; \
-        done; exit 1
+    CMD ["/bin/sh", "-c", "for port in ${ADMIN_PORT:-} ${HTTP_PORT:-} 8080 9101 9102 9103 9104 8090; do curl -fsS --max-time 2 -o /dev/null http://127.0.0.1:${port}/healthz && exit 0; done; exit 1"]
 
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["gateway"]

@@ -25,6 +25,12 @@ extension KafkaError {
         self.init(code: error.rawValue, message: "\(context): \(String(cString: rd_kafka_err2str(error)))")
     }
 
+    /// Broker answers after which an idempotent producer cannot go on (fenced or epoch lost).
+    static let fatalProducerCodes: Set<Int32> = [
+        RD_KAFKA_RESP_ERR__FATAL.rawValue, RD_KAFKA_RESP_ERR_PRODUCER_FENCED.rawValue,
+        RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH.rawValue,
+    ]
+
     /// Used when the client was already shut down or closed.
     static func destroyed(_ what: String) -> KafkaError {
         KafkaError(code: RD_KAFKA_RESP_ERR__DESTROY.rawValue, message: "\(what) is shut down")

@@ -8,7 +8,10 @@ import Synchronization
 /// A thin owner of `ProducerCore`: the poll thread retains the core, not this object, so a
 /// producer that is dropped without `shutdown` still gets flushed and destroyed.
 public final class KafkaProducer: Sendable {
-    private let core: ProducerCore
+    private let properties: [String: String]
+    private let logger: Logger
+    /// The live core. Replaced after a fatal error (see `replaceIfFatal`); `nil` once shut down.
+    private let current: Mutex<ProducerCore?>
 
     /// config: librdkafka properties; the wrapper forces enable.idempotence=true and acks=all.
     public init(config: [String: String], logger: Logger) throws {
@@ -19,16 +22,23 @@ public final class KafkaProducer: Sendable {
             }
             properties[key] = forced
         }
+        self.properties = properties
+        self.logger = logger
+        current = Mutex(try Self.makeCore(properties, logger: logger))
+    }
+
+    private static func makeCore(_ properties: [String: String], logger: Logger) throws -> ProducerCore {
         let context = ClientContext(logger: logger)
         let conf = try KafkaConfig.makeConf(properties, context: context)
         rd_kafka_conf_set_dr_msg_cb(conf, librdkafkaDeliveryReport)
         let handle = try KafkaConfig.makeHandle(RD_KAFKA_PRODUCER, conf: conf)
-        core = ProducerCore(handle: handle, context: context)
+        let core = ProducerCore(handle: handle, context: context)
         core.startPollThread()
+        return core
     }
 
     deinit {
-        core.requestShutdown(flushTimeout: .seconds(5), waiter: nil)
+        current.withLock { $0 }?.requestShutdown(flushTimeout: .seconds(5), waiter: nil)
     }
 
     /// Returns only once the broker acknowledged the record (delivery report), throws
@@ -46,15 +56,44 @@ public final class KafkaProducer: Sendable {
     public func send(_ records: [OutgoingRecord]) async throws {
         guard !records.isEmpty else { return }
         try Task.checkCancellation()
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let tracker = DeliveryTracker(expected: records.count, continuation: continuation)
-            core.produce(records, tracker: tracker)
+        guard let core = current.withLock({ $0 }) else { throw KafkaError.destroyed("Kafka producer") }
+        do {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let tracker = DeliveryTracker(expected: records.count, continuation: continuation)
+                core.produce(records, tracker: tracker)
+            }
+        } catch let error as KafkaError {
+            replaceIfFatal(core, after: error)
+            throw error
+        }
+    }
+
+    /// An idempotent producer that hit a fatal error (e.g. fenced after a message timed out
+    /// while the broker was unreachable) refuses every later record. A process that must keep
+    /// accepting webhooks replaces it with a fresh one; only the failed sends see the error.
+    private func replaceIfFatal(_ core: ProducerCore, after error: KafkaError) {
+        guard core.isFatal || KafkaError.fatalProducerCodes.contains(error.code) else { return }
+        let replaced: Bool = current.withLock { slot in
+            guard let live = slot, live === core, let fresh = try? Self.makeCore(properties, logger: logger) else {
+                return false
+            }
+            slot = fresh
+            return true
+        }
+        if replaced {
+            logger.error("Kafka producer: fatal error, replaced by a new producer", metadata: ["error": "\(error)"])
+            core.requestShutdown(flushTimeout: .zero, waiter: nil)
         }
     }
 
     /// Flush outstanding records (bounded by `timeout`), stop the poll thread, destroy the
     /// handle. Records still unacknowledged then are purged and their `send` throws. Idempotent.
     public func shutdown(timeout: Duration) async {
+        let last: ProducerCore? = current.withLock { slot in
+            defer { slot = nil }
+            return slot
+        }
+        guard let core = last else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             core.requestShutdown(flushTimeout: timeout, waiter: continuation)
         }
@@ -77,6 +116,11 @@ final class ProducerCore: Sendable {
     init(handle: RdKafkaHandle, context: ClientContext) {
         self.handle = handle
         self.context = context
+    }
+
+    /// librdkafka raised a fatal error on this handle: it will produce nothing more.
+    var isFatal: Bool {
+        rd_kafka_fatal_error(handle.pointer, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR
     }
 
     func startPollThread() {

@@ -1,0 +1,104 @@
+import Foundation
+import Kafka
+import Logging
+import Testing
+import WireModels
+
+/// The gateway answers 503 while the broker cannot take a webhook (Meta retries), and
+/// recovers by itself without losing what it acknowledged. Runs on a private broker, which
+/// the test freezes (SIGSTOP) and thaws (SIGCONT) like a network partition.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct BrokerOutageTests {
+    @Test func aFrozenBrokerGets503ThenTheGatewayRecoversWithoutLoss() async throws {
+        let env = try TestEnvironment.require()
+        guard let tansu = ProcessInfo.processInfo.environment["CRM_TANSU_BIN"], !tansu.isEmpty else {
+            Issue.record("CRM_TANSU_BIN is not set: run the tests through `make test`")
+            return
+        }
+        let brokerPort = freePort()
+        let broker = Process()
+        broker.executableURL = URL(fileURLWithPath: tansu)
+        broker.arguments = [
+            "broker", "--listener-url", "tcp://127.0.0.1:\(brokerPort)",
+            "--advertised-listener-url", "tcp://127.0.0.1:\(brokerPort)", "--storage-engine", "memory://tansu/",
+        ]
+        broker.standardOutput = FileHandle.nullDevice
+        broker.standardError = FileHandle.nullDevice
+        try broker.run()
+        let database = try await TestDatabase(env: env, prefix: "outage")
+        let logDir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "crm-outage-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: logDir, withIntermediateDirectories: true)
+        let port = freePort()
+        let brokers = "127.0.0.1:\(brokerPort)"
+        let gateway = try ServiceProcess(
+            binDir: env.binDir, name: "gateway",
+            environment: [
+                "KAFKA_BROKERS": brokers, "DATABASE_URL": database.url, "HTTP_PORT": String(port),
+                "WHATSAPP_APP_SECRET": E2EStack.appSecret, "WEBHOOK_ACK_TIMEOUT_MS": "1500",
+                "KAFKA_TOPIC_PARTITIONS": "1", "LOG_LEVEL": "info",
+            ], logDir: logDir)
+        defer {
+            kill(broker.processIdentifier, SIGCONT)
+            broker.terminate()
+            database.close()
+        }
+        let url = "http://127.0.0.1:\(port)"
+        func post(_ body: [UInt8]) async throws -> Int {
+            try await HTTP.request(
+                .POST, "\(url)/webhooks/whatsapp",
+                headers: [("X-Hub-Signature-256", HTTP.signature(body, secret: E2EStack.appSecret))], body: body
+            ).status
+        }
+        func body(_ n: Int) -> [UInt8] {
+            Payloads.notification([
+                Payloads.inboundText(wamid: "wamid.OUTAGE\(n)", from: "5511900000100", name: "Eva", text: "n\(n)")
+            ])
+        }
+        do {
+            try await eventually("gateway ready", timeout: .seconds(60)) {
+                try await HTTP.request(.GET, "\(url)/readyz").status == 200
+            }
+            #expect(try await post(body(1)) == 200)
+
+            kill(broker.processIdentifier, SIGSTOP)
+            let started = ContinuousClock.now
+            #expect(try await post(body(2)) == 503)
+            #expect(ContinuousClock.now - started < .seconds(5), "answered within the ack timeout, not hanging")
+            #expect(try await HTTP.request(.GET, "\(url)/readyz").status == 503)
+
+            kill(broker.processIdentifier, SIGCONT)
+            // Meta retries the 503'd notification; the gateway takes it once the broker is back.
+            try await eventually("the retried webhook to be accepted", timeout: .seconds(60), every: .seconds(1)) {
+                try await post(body(2)) == 200
+            }
+            #expect(try await post(body(3)) == 200)
+
+            let ids = try await eventIds(brokers: brokers, topic: Topics.webhookRaw, expected: 3)
+            let expected = Set([1, 2, 3].map { Hashing.sha256Hex(body($0)) })
+            #expect(Set(ids) == expected, "every acknowledged body is in the topic (a duplicate is allowed)")
+            #expect(await gateway.stop() == 0)
+        } catch {
+            Issue.record("gateway log:\n\(gateway.logTail())")
+            await gateway.stop()
+            throw error
+        }
+    }
+
+    func eventIds(brokers: String, topic: String, expected: Int) async throws -> [String] {
+        let consumer = try KafkaConsumer(
+            config: [
+                "bootstrap.servers": brokers, "group.id": "outage-\(UUID().uuidString)",
+                "session.timeout.ms": "6000", "max.poll.interval.ms": "7000", "heartbeat.interval.ms": "500",
+            ], topics: [topic], logger: Logger(label: "outage"))
+        var ids: [String] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline && Set(ids).count < expected {
+            for r in try await consumer.poll(maxRecords: 100, timeout: .milliseconds(250)) {
+                ids.append(try JSONCoding.decoder().decode(EnvelopeHeader.self, from: Data(r.value)).eventId)
+            }
+        }
+        await consumer.close()
+        return ids
+    }
+}
