@@ -26,6 +26,7 @@ let package = Package(
         .executable(name: "reporter", targets: ["reporter"]),
         .executable(name: "crmctl", targets: ["crmctl"]),
         .executable(name: "wa-simulator", targets: ["wa-simulator"]),
+        .executable(name: "crm-bench", targets: ["crm-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -100,6 +101,13 @@ let package = Package(
                 "ServiceKit", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ])
+        + service(
+            "crm-bench", lib: "IngestBench", folder: "bench",
+            deps: [
+                "ServiceKit", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ])
         + [
             // MARK: Tests

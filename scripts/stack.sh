@@ -22,7 +22,9 @@ PROFILE=${STACK:-run}
 case $PROFILE in
   run) PG_PORT=${CRM_PG_PORT:-54329} KAFKA_PORT=${CRM_KAFKA_PORT:-19092} ;;
   test) PG_PORT=${CRM_PG_PORT:-54339} KAFKA_PORT=${CRM_KAFKA_PORT:-19192} ;;
-  *) die "STACK must be 'run' or 'test' (got '$PROFILE')" ;;
+  # Benchmarks: fresh like test, but with PostgreSQL's durable defaults (fsync on).
+  bench) PG_PORT=${CRM_PG_PORT:-54349} KAFKA_PORT=${CRM_KAFKA_PORT:-19292} ;;
+  *) die "STACK must be 'run', 'test' or 'bench' (got '$PROFILE')" ;;
 esac
 
 DATA="$REPO_ROOT/.data/$PROFILE"
@@ -95,8 +97,8 @@ pg_start() {
   PG_BIN=$(pg_bindir) || die "PostgreSQL server binaries not found; run scripts/setup.sh"
   mkdir -p "$DATA"
   pg_paths
-  if [[ $PROFILE == test ]]; then
-    # Tests start from an empty cluster: stop a leftover one, then wipe it.
+  if [[ $PROFILE != run ]]; then
+    # Tests and benchmarks start from an empty cluster: stop a leftover one, then wipe it.
     pg_stop
     wipe_area
     pg_paths decide
@@ -179,8 +181,8 @@ broker_start() {
   local tansu pid i
   tansu=$(tansu_bin) || die "Tansu broker not found; run scripts/setup.sh"
   pid=$(broker_pid)
-  if [[ $PROFILE == test ]]; then
-    broker_stop # always a fresh, empty broker for tests
+  if [[ $PROFILE != run ]]; then
+    broker_stop # always a fresh, empty broker for tests and benchmarks
   elif [[ -n $pid ]] && pid_is "$pid" "$tansu"; then
     [[ $(cat "$BROKER_PORT_FILE" 2>/dev/null) == "$KAFKA_PORT" ]] ||
       die "broker ($PROFILE) already runs (pid $pid) on another port; run 'STACK=$PROFILE scripts/stack.sh stop' first"

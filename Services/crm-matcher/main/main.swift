@@ -2,6 +2,8 @@ import MatcherService
 import ServiceKit
 import WireModels
 
-try await WorkerHost.run(service: "crm-matcher", defaultAdminPort: 9102, consumes: [Topics.inboundMessage]) {
-    InboundMessageHandler(context: $0)
+await serviceMain("crm-matcher") {
+    try await WorkerHost.run(service: "crm-matcher", defaultAdminPort: 9102, consumes: [Topics.inboundMessage]) {
+        InboundMessageHandler(context: $0)
+    }
 }

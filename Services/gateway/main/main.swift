@@ -1,3 +1,4 @@
 import GatewayService
+import ServiceKit
 
-try await GatewayApp.run()
+await serviceMain("gateway") { try await GatewayApp.run() }

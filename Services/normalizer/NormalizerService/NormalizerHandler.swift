@@ -35,7 +35,7 @@ public struct NormalizerHandler: RecordBatchHandler {
         }
 
         var outgoing: [OutgoingRecord] = []
-        var outcomes: [(sha: String, state: String, error: String?)] = []
+        var outcomes: [(sha256: String, state: String, error: String?)] = []
         // A replay (crmctl replay) processes archived bodies again; downstream ids make it safe.
         for raw in unique where states[raw.sha256] == "received" || raw.replay {
             let (records, state, error) = try normalize(raw)
@@ -46,11 +46,8 @@ public struct NormalizerHandler: RecordBatchHandler {
         // Publish before marking processed: a crash in between republishes, which the
         // downstream idempotency keys absorb; the reverse order could lose events.
         try await producer.send(outgoing)
-        try await postgres.withTransaction(logger: logger) { conn in
-            for o in outcomes {
-                try await WebhookRawStore.markProcessed(
-                    sha256: o.sha, state: o.state, error: o.error, on: conn, logger: logger)
-            }
+        try await postgres.withConnection { conn in
+            try await WebhookRawStore.markProcessedMany(outcomes, on: conn, logger: logger)
         }
     }
 

@@ -2,6 +2,8 @@ import ReporterService
 import ServiceKit
 import WireModels
 
-try await WorkerHost.run(service: "reporter", defaultAdminPort: 9104, consumes: [Topics.status]) {
-    StatusHandler(context: $0)
+await serviceMain("reporter") {
+    try await WorkerHost.run(service: "reporter", defaultAdminPort: 9104, consumes: [Topics.status]) {
+        StatusHandler(context: $0)
+    }
 }

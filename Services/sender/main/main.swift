@@ -2,6 +2,8 @@ import SenderService
 import ServiceKit
 import WireModels
 
-try await WorkerHost.run(service: "sender", defaultAdminPort: 9103, consumes: [Topics.outboundRequest]) {
-    try SendHandler(context: $0)
+await serviceMain("sender") {
+    try await WorkerHost.run(service: "sender", defaultAdminPort: 9103, consumes: [Topics.outboundRequest]) {
+        try SendHandler(context: $0)
+    }
 }

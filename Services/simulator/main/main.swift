@@ -1,3 +1,4 @@
+import ServiceKit
 import SimulatorService
 
-try await SimulatorApp.run()
+await serviceMain("wa-simulator") { try await SimulatorApp.run() }

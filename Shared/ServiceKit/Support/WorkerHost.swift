@@ -18,7 +18,7 @@ public struct WorkerContext: Sendable {
 public enum WorkerHost {
     public static func run(
         service: String, defaultAdminPort: Int, consumes: [String],
-        makeHandler: (WorkerContext) throws -> any RecordBatchHandler
+        makeHandler: @Sendable (WorkerContext) throws -> any RecordBatchHandler
     ) async throws {
         let config = try ServiceConfig(service: service, defaultAdminPort: defaultAdminPort)
         let registry = Observability.bootstrap(service: service, level: config.logLevel)

@@ -62,6 +62,43 @@ public enum ContactStore {
         throw StorageError.invalid("contact upsert returned no row")
     }
 
+    /// The batch form of `upsertFromWhatsApp` for contacts with a wa_id: one statement for
+    /// the whole batch, in wa_id order so concurrent workers lock rows in the same order.
+    /// Returns wa_id → contact id.
+    public static func upsertMany(
+        _ contacts: [(waId: String, userId: String?, profileName: String?)], on conn: PostgresConnection,
+        logger: Logger
+    ) async throws -> [String: UUID] {
+        // One row per wa_id (ON CONFLICT DO UPDATE may not touch a row twice); the latest profile wins.
+        var byWaId: [String: (userId: String?, profileName: String?)] = [:]
+        for c in contacts {
+            let previous = byWaId[c.waId]
+            byWaId[c.waId] = (c.userId ?? previous?.userId, c.profileName ?? previous?.profileName)
+        }
+        let waIds = byWaId.keys.sorted()
+        guard !waIds.isEmpty else { return [:] }
+        let phones = waIds.map { "+" + $0 }
+        // PostgresNIO binds no arrays of optionals: "" stands for NULL (NULLIF below).
+        let userIds = waIds.map { byWaId[$0]?.userId ?? "" }
+        let names = waIds.map { byWaId[$0]?.profileName ?? "" }
+        let rows = try await conn.query(
+            """
+            INSERT INTO contacts (phone, wa_id, user_id, profile_name, name)
+            SELECT p, w, NULLIF(u, ''), NULLIF(n, ''), NULLIF(n, '') FROM unnest(\(phones)::text[], \(waIds)::text[], \(userIds)::text[], \(names)::text[])
+                AS t(p, w, u, n)
+            ORDER BY w
+            ON CONFLICT (wa_id) DO UPDATE SET
+                profile_name = COALESCE(EXCLUDED.profile_name, contacts.profile_name),
+                name = COALESCE(contacts.name, EXCLUDED.profile_name),
+                user_id = COALESCE(contacts.user_id, EXCLUDED.user_id),
+                updated_at = now()
+            RETURNING wa_id, id
+            """, logger: logger)
+        var ids: [String: UUID] = [:]
+        for try await (waId, id) in rows.decode((String, UUID).self) { ids[waId] = id }
+        return ids
+    }
+
     static let columns = "id, phone, wa_id, user_id, name, owner_id, tags, opted_out, created_at"
 
     public static func find(phoneE164: String, on client: PostgresClient, logger: Logger) async throws -> [ContactRow] {

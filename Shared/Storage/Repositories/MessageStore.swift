@@ -66,6 +66,32 @@ public enum MessageStore {
         return false
     }
 
+    /// The batch form of `insertInbound`: one statement for many messages (ON CONFLICT on the
+    /// wamid keeps redeliveries harmless). `contactIds[i]` belongs to `messages[i]`. PostgresNIO
+    /// binds no arrays of optionals, so "" stands for NULL in the optional columns.
+    public static func insertInboundMany(
+        _ messages: [InboundMessage], contactIds: [UUID], on conn: PostgresConnection, logger: Logger
+    ) async throws {
+        guard !messages.isEmpty else { return }
+        let encoder = JSONCoding.encoder()
+        let contents = try messages.map { String(decoding: try encoder.encode($0.content), as: UTF8.self) }
+        let details = try messages.map { String(decoding: try encoder.encode($0.details), as: UTF8.self) }
+        try await conn.query(
+            """
+            INSERT INTO messages (wamid, direction, contact_id, waba_id, phone_number_id, counterpart_wa_id, type,
+                                  text, content, details, context_wamid, meta_timestamp, received_at)
+            SELECT w, 'inbound', c, wb, pn, NULLIF(cw, ''), ty, NULLIF(tx, ''), co::jsonb, de::jsonb, NULLIF(cx, ''),
+                   ts, ra
+            FROM unnest(\(messages.map(\.wamid))::text[], \(contactIds)::uuid[], \(messages.map(\.wabaId))::text[],
+                        \(messages.map(\.phoneNumberId))::text[], \(messages.map { $0.waId ?? "" })::text[],
+                        \(messages.map(\.type))::text[], \(messages.map { $0.text ?? "" })::text[], \(contents)::text[],
+                        \(details)::text[], \(messages.map { $0.contextId ?? "" })::text[],
+                        \(messages.map(\.timestamp))::timestamptz[], \(messages.map(\.receivedAt))::timestamptz[])
+                AS t(w, c, wb, pn, cw, ty, tx, co, de, cx, ts, ra)
+            ON CONFLICT (wamid) DO NOTHING
+            """, logger: logger)
+    }
+
     /// An outbound message as accepted by the Cloud API. Statuses that raced ahead of this
     /// row (kept in history) are applied right away.
     public static func insertOutbound(

@@ -34,6 +34,20 @@ public enum WebhookRawStore {
         return states
     }
 
+    /// `markProcessed` for many bodies in one statement.
+    public static func markProcessedMany(
+        _ outcomes: [(sha256: String, state: String, error: String?)], on conn: PostgresConnection, logger: Logger
+    ) async throws {
+        guard !outcomes.isEmpty else { return }
+        try await conn.query(
+            """
+            UPDATE webhook_raw w SET state = u.state, error = NULLIF(u.error, ''), processed_at = now()
+            FROM unnest(\(outcomes.map(\.sha256))::text[], \(outcomes.map(\.state))::text[],
+                        \(outcomes.map { $0.error ?? "" })::text[]) AS u(sha, state, error)
+            WHERE w.sha256 = u.sha
+            """, logger: logger)
+    }
+
     /// `processed`, `partial` (some items rejected) or `failed`, with the reasons.
     public static func markProcessed(
         sha256: String, state: String, error: String?, on conn: PostgresConnection, logger: Logger

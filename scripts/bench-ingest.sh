@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# `make bench-ingest`: the ingest pipeline under load, measured (not a test).
+#
+# Starts a fresh `bench` stack (PostgreSQL with durable defaults on 54349, broker
+# on 19292), a release build of gateway, normalizer and crm-matcher, then runs
+# `crm-bench ingest` from a separate process and prints its figures: webhooks and
+# events per second end to end, gateway ack latency p50/p99/p999, end-to-end
+# latency p50/p99 (POST sent → message row committed) and peak RSS per service.
+#
+# Knobs (environment): BENCH_RATE (webhooks/s, default 500), BENCH_MESSAGES
+# (messages per webhook, 10), BENCH_DURATION (s, 60), BENCH_CUSTOMERS (5000),
+# BENCH_PARTITIONS (topic partitions, 6), BENCH_BATCH (consumer batch, 1000).
+# A second run for the gateway-ack target: BENCH_RATE=2000 BENCH_MESSAGES=1.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+export STACK=bench
+PIDS=()
+cleanup() {
+  local rc=$?
+  trap '' INT TERM
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  "$REPO_ROOT/scripts/stack.sh" stop || true
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$REPO_ROOT/scripts/setup.sh"
+log "swift build -c release (first time: several minutes)"
+swift build -c release
+BIN=$(swift build -c release --show-bin-path)
+"$REPO_ROOT/scripts/stack.sh" start
+# shellcheck source=/dev/null
+source "$REPO_ROOT/.data/bench/stack.env"
+
+LOGS="$REPO_ROOT/.data/bench/logs"
+mkdir -p "$LOGS"
+export LOG_LEVEL=warning
+export WHATSAPP_APP_SECRET=bench-app-secret
+export KAFKA_TOPIC_PARTITIONS=${BENCH_PARTITIONS:-6}
+export CONSUMER_BATCH_SIZE=${BENCH_BATCH:-1000}
+export KAFKA_PROPERTIES=session.timeout.ms=6000,max.poll.interval.ms=30000,heartbeat.interval.ms=500
+GATEWAY_PORT=${CRM_BENCH_GATEWAY_PORT:-18080}
+
+"$BIN/crmctl" migrate >"$LOGS/crmctl.log" 2>&1
+"$BIN/crmctl" topics create >>"$LOGS/crmctl.log" 2>&1
+
+declare -A SERVICE_PIDS
+start() {
+  local name=$1
+  shift
+  env "$@" "$BIN/$name" >"$LOGS/$name.log" 2>&1 &
+  PIDS+=("$!")
+  SERVICE_PIDS[$name]=$!
+}
+start gateway HTTP_PORT="$GATEWAY_PORT"
+start normalizer ADMIN_PORT=28101
+start crm-matcher ADMIN_PORT=28102
+
+for url in "http://127.0.0.1:$GATEWAY_PORT/readyz" http://127.0.0.1:28101/readyz http://127.0.0.1:28102/readyz; do
+  for _ in $(seq 1 120); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && break
+    sleep 0.5
+  done
+  curl -fsS -o /dev/null "$url" || die "not ready: $url (logs in $LOGS)"
+done
+# Let both consumer groups settle before the clock starts.
+sleep 5
+
+pids=""
+for name in "${!SERVICE_PIDS[@]}"; do pids+="$name=${SERVICE_PIDS[$name]},"; done
+log "load: ${BENCH_RATE:-500} webhooks/s × ${BENCH_MESSAGES:-10} messages for ${BENCH_DURATION:-60} s"
+"$BIN/crm-bench" ingest \
+  --gateway "http://127.0.0.1:$GATEWAY_PORT" --secret "$WHATSAPP_APP_SECRET" \
+  --rate "${BENCH_RATE:-500}" --messages "${BENCH_MESSAGES:-10}" --duration "${BENCH_DURATION:-60}" \
+  --customers "${BENCH_CUSTOMERS:-5000}" --database-url "$DATABASE_URL" --pids "${pids%,}"
