@@ -26,6 +26,7 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 # build: Swift toolchain + librdkafka headers
 # ---------------------------------------------------------------------------
 FROM ${SWIFT_IMAGE} AS build
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
 # Debian's librdkafka-dev (headers + pkg-config file for the CRdKafka target).
 # Versions are not pinned: they come from the pinned Debian release and its
@@ -49,26 +50,38 @@ COPY Services ./Services
 # (nothing in them is built by `swift build`).
 COPY Tests ./Tests
 
-# Every product, release mode, Swift runtime linked statically: the runtime
-# image then needs no Swift libraries, only librdkafka and the C libraries.
-# The crash backtracer is copied beside the binaries (see SWIFT_BACKTRACE).
-RUN swift build -c release --static-swift-stdlib \
-    && bin="$(swift build -c release --static-swift-stdlib --show-bin-path)" \
-    && mkdir -p /out/bin \
+# Every product in release mode, then into /out:
+# - the executables, debug info stripped (symbols stay, so crash backtraces
+#   name functions);
+# - the Swift runtime libraries they load (Foundation, ICU data, dispatch...),
+#   once for all seven. Linking the runtime dynamically and sharing it keeps
+#   the image about 2.5x smaller than `--static-swift-stdlib`, which would put
+#   a copy of Foundation and ICU (~75 MB) into each of the seven binaries
+#   (measured with Swift 6.3.1: ~300 MB vs ~735 MB uncompressed);
+# - the static crash backtracer (see SWIFT_BACKTRACE below).
+RUN swift build -c release \
+    && bin="$(swift build -c release --show-bin-path)" \
+    && mkdir -p /out/bin /out/swift-lib \
     && for exe in gateway normalizer crm-matcher sender reporter crmctl wa-simulator; do \
-        install -m 0755 "${bin}/${exe}" /out/bin/ ; \
+        install -m 0755 "${bin}/${exe}" /out/bin/ \
+        && strip --strip-debug "/out/bin/${exe}" ; \
     done \
+    && ldd /out/bin/* | awk '$3 ~ "/lib/swift/linux/" { print $3 }' | sort -u \
+        | xargs -r -I '{}' cp -L '{}' /out/swift-lib/ \
     && install -m 0755 /usr/libexec/swift/linux/swift-backtrace-static /out/bin/swift-backtrace-static
 
 # ---------------------------------------------------------------------------
 # runtime: Debian slim + librdkafka, non-root
 # ---------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE} AS runtime
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
 LABEL org.opencontainers.image.title="whatsapp-crm" \
       org.opencontainers.image.description="WhatsApp CRM backend: gateway, workers, crmctl and wa-simulator in one image"
 
 # librdkafka1: the Kafka client (pulls libssl3, libsasl2, libzstd, liblz4).
+# Besides it and the Swift runtime copied below, the executables need only
+# glibc, libstdc++ and libgcc_s (checked with ldd on release builds).
 # ca-certificates: TLS to graph.facebook.com, managed Kafka and PostgreSQL.
 # curl: the HEALTHCHECK below and operators' debugging.
 # tini: PID 1 that forwards SIGTERM to the service and reaps children.
@@ -83,7 +96,19 @@ RUN apt-get update \
     && useradd --system --uid 10001 --gid crm --home-dir /app --shell /usr/sbin/nologin crm
 
 WORKDIR /app
+# The Swift runtime, registered with the dynamic loader (so it does not
+# depend on where the build image's toolchain lives).
+COPY --from=build /out/swift-lib/ /usr/lib/swift/linux/
 COPY --from=build /out/bin/ /usr/local/bin/
+
+# Fail the build, not the first start, if any executable misses a library.
+RUN echo /usr/lib/swift/linux > /etc/ld.so.conf.d/swift.conf \
+    && ldconfig \
+    && for exe in gateway normalizer crm-matcher sender reporter crmctl wa-simulator; do \
+        if ldd "/usr/local/bin/${exe}" | grep 'not found'; then \
+            echo "${exe}: missing shared libraries (above)" >&2; exit 1; \
+        fi; \
+    done
 
 # Crash reports: Swift's backtracer prints every thread's stack to stderr.
 ENV SWIFT_BACKTRACE=enable=yes,sanitize=yes,threads=all,images=all,interactive=no,swift-backtrace=/usr/local/bin/swift-backtrace-static \

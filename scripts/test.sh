@@ -48,6 +48,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 "$REPO_ROOT/scripts/setup.sh"
+# Deploy files (compose, k8s/, Dockerfile, Prometheus/Grafana) validated offline; fails the run.
+"$REPO_ROOT/scripts/validate-deploy.sh"
 "$REPO_ROOT/scripts/stack.sh" start
 
 lint_status=skipped

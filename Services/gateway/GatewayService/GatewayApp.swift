@@ -46,9 +46,11 @@ public enum GatewayApp {
         let producer = try KafkaProducer(
             config: config.producerProperties(messageTimeoutMs: config.webhookAckTimeoutMs), logger: logger)
         let gate = StartupGate()
-        let readiness = Readiness([
-            Readiness.startup(gate), Readiness.postgres(postgres), Readiness.kafka(config.kafkaBase),
-        ])
+        // The webhook path needs Kafka only: a database outage must not take Meta's callback out
+        // of the load balancer (the API answers errors meanwhile), so PostgreSQL is informational.
+        let readiness = Readiness(
+            [Readiness.startup(gate), Readiness.postgres(postgres), Readiness.kafka(config.kafkaBase)],
+            informational: ["postgres"])
         let router = buildRouter(
             config: config, postgres: postgres, producer: producer, registry: registry, readiness: readiness,
             logger: logger)
@@ -61,18 +63,18 @@ public enum GatewayApp {
                 try await TokenStore.ensureBootstrapAdmin(token: token, on: postgres, logger: logger)
             }
         }
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: postgres),
-                    .init(service: ProducerService(producer: producer)),
-                    .init(service: startup, successTerminationBehavior: .ignore),
-                    .init(
-                        service: app, successTerminationBehavior: .gracefullyShutdownGroup,
-                        failureTerminationBehavior: .gracefullyShutdownGroup),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
+        var groupConfig = ServiceGroupConfiguration(
+            services: [
+                .init(service: postgres),
+                .init(service: ProducerService(producer: producer)),
+                .init(service: startup, successTerminationBehavior: .ignore),
+                .init(
+                    service: app, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        groupConfig.maximumGracefulShutdownDuration = ServiceConfig.shutdownBudget
+        try await ServiceGroup(configuration: groupConfig).run()
     }
 }

@@ -14,8 +14,12 @@ public enum AdminRoutes {
         }
         router.get("readyz") { _, _ in
             let results = await readiness.evaluate()
-            let ready = results.values.allSatisfy { $0 }
-            let text = results.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value ? "ok" : "failing")" }
+            let ready = readiness.isReady(results)
+            let text = results.sorted { $0.key < $1.key }
+                .map {
+                    "\($0.key): \($0.value ? "ok" : "failing")"
+                        + (readiness.informational.contains($0.key) ? " (informational)" : "")
+                }
                 .joined(separator: "\n")
             return Response(
                 status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],

@@ -2,11 +2,21 @@ import Kafka
 import PostgresNIO
 
 /// What `/readyz` checks: start-up finished, PostgreSQL answers, the Kafka cluster answers.
+/// Informational checks are reported but do not make the process unready.
 public struct Readiness: Sendable {
     public typealias Check = @Sendable () async -> Bool
     let checks: [(String, Check)]
+    let informational: Set<String>
 
-    public init(_ checks: [(String, Check)]) { self.checks = checks }
+    public init(_ checks: [(String, Check)], informational: Set<String> = []) {
+        self.checks = checks
+        self.informational = informational
+    }
+
+    /// Ready when every non-informational check passes.
+    public func isReady(_ results: [String: Bool]) -> Bool {
+        results.allSatisfy { $0.value || informational.contains($0.key) }
+    }
 
     public func evaluate() async -> [String: Bool] {
         await withTaskGroup(of: (String, Bool).self) { group in

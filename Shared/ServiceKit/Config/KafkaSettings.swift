@@ -4,8 +4,12 @@ extension ServiceConfig {
     static let consumerOnly: Set<String> = [
         "session.timeout.ms", "max.poll.interval.ms", "heartbeat.interval.ms", "auto.offset.reset",
         "partition.assignment.strategy", "group.instance.id", "fetch.min.bytes", "fetch.wait.max.ms",
+        "queued.max.messages.kbytes", "queued.min.messages", "fetch.max.bytes", "max.partition.fetch.bytes",
     ]
-    static let producerOnly: Set<String> = ["linger.ms", "compression.type", "batch.size", "message.timeout.ms"]
+    static let producerOnly: Set<String> = [
+        "linger.ms", "compression.type", "batch.size", "message.timeout.ms", "queue.buffering.max.messages",
+        "queue.buffering.max.kbytes", "queue.buffering.max.ms", "batch.num.messages",
+    ]
 
     /// Properties for any client (admin, readiness probes): KAFKA_PROPERTIES minus consumer- and producer-only keys.
     public var kafkaBase: [String: String] {
@@ -32,6 +36,9 @@ extension ServiceConfig {
         p["group.id"] = consumerGroup(stage)
         p["auto.offset.reset"] = "earliest"
         p["partition.assignment.strategy"] = "cooperative-sticky"
+        // A fetch returns as soon as there is data, but some brokers hold it for the full wait;
+        // 100 ms keeps the added latency per stage small at the cost of a few more idle fetches.
+        p["fetch.wait.max.ms"] = "100"
         for (k, v) in kafkaProperties where Self.consumerOnly.contains(k) { p[k] = v }
         return p
     }

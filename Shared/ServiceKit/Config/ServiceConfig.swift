@@ -64,6 +64,10 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
         return out
     }
 
+    /// How long a graceful shutdown may take before the group cancels what is left; below the
+    /// usual 30 s termination grace period of a pod.
+    public static let shutdownBudget: Duration = .seconds(20)
+
     /// Consumer group of a stage; the topic prefix namespaces groups too.
     public func consumerGroup(_ stage: String) -> String { topics.prefix + "crm." + stage }
 }

@@ -51,22 +51,22 @@ public enum WorkerHost {
         ])
         let admin = AdminRoutes.server(port: config.adminPort, registry: registry, readiness: readiness, logger: logger)
 
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: postgres),
-                    .init(service: ProducerService(producer: producer)),
-                    .init(
-                        service: StartupTasks(config: config, postgres: postgres, gate: gate, logger: logger),
-                        successTerminationBehavior: .ignore),
-                    .init(service: admin),
-                    .init(
-                        service: loop, successTerminationBehavior: .gracefullyShutdownGroup,
-                        failureTerminationBehavior: .gracefullyShutdownGroup),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
+        var groupConfig = ServiceGroupConfiguration(
+            services: [
+                .init(service: postgres),
+                .init(service: ProducerService(producer: producer)),
+                .init(
+                    service: StartupTasks(config: config, postgres: postgres, gate: gate, logger: logger),
+                    successTerminationBehavior: .ignore),
+                .init(service: admin),
+                .init(
+                    service: loop, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        groupConfig.maximumGracefulShutdownDuration = ServiceConfig.shutdownBudget
+        try await ServiceGroup(configuration: groupConfig).run()
     }
 }
 
