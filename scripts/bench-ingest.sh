@@ -11,6 +11,8 @@
 # (messages per webhook, 10), BENCH_DURATION (s, 60), BENCH_CUSTOMERS (5000),
 # BENCH_PARTITIONS (topic partitions, 6), BENCH_BATCH (consumer batch, 1000).
 # A second run for the gateway-ack target: BENCH_RATE=2000 BENCH_MESSAGES=1.
+# BENCH_PIPELINE=0 starts the gateway alone (ack latency without the workers
+# competing for the same two cores).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -59,10 +61,17 @@ start() {
   SERVICE_PIDS[$name]=$!
 }
 start gateway HTTP_PORT="$GATEWAY_PORT"
-start normalizer ADMIN_PORT=28101
-start crm-matcher ADMIN_PORT=28102
+READY_URLS=("http://127.0.0.1:$GATEWAY_PORT/readyz")
+DRAIN=120
+if [[ ${BENCH_PIPELINE:-1} != 0 ]]; then
+  start normalizer ADMIN_PORT=28101
+  start crm-matcher ADMIN_PORT=28102
+  READY_URLS+=(http://127.0.0.1:28101/readyz http://127.0.0.1:28102/readyz)
+else
+  DRAIN=0
+fi
 
-for url in "http://127.0.0.1:$GATEWAY_PORT/readyz" http://127.0.0.1:28101/readyz http://127.0.0.1:28102/readyz; do
+for url in "${READY_URLS[@]}"; do
   for _ in $(seq 1 120); do
     curl -fsS -o /dev/null "$url" 2>/dev/null && break
     sleep 0.5
@@ -78,4 +87,5 @@ log "load: ${BENCH_RATE:-500} webhooks/s × ${BENCH_MESSAGES:-10} messages for $
 "$BIN/crm-bench" ingest \
   --gateway "http://127.0.0.1:$GATEWAY_PORT" --secret "$WHATSAPP_APP_SECRET" \
   --rate "${BENCH_RATE:-500}" --messages "${BENCH_MESSAGES:-10}" --duration "${BENCH_DURATION:-60}" \
-  --customers "${BENCH_CUSTOMERS:-5000}" --database-url "$DATABASE_URL" --pids "${pids%,}"
+  --customers "${BENCH_CUSTOMERS:-5000}" --database-url "$DATABASE_URL" --drain-timeout "$DRAIN" \
+  --pids "${pids%,}"
