@@ -1,16 +1,23 @@
 import Foundation
 import Kafka
 import Metrics
+import Synchronization
 
 /// Per-stage Prometheus series: processed / failed (dead-lettered) / retried counters, batch
 /// duration, record age at processing time, and consumer lag per partition.
-struct StageMetrics: Sendable {
+final class StageMetrics: Sendable {
     let stage: String
     let processed: Counter
     let failed: Counter
     let retried: Counter
     let batchDuration: Metrics.Timer
     let recordAge: Metrics.Timer
+    private let reported = Mutex(Set<PartitionKey>())
+
+    struct PartitionKey: Hashable {
+        var topic: String
+        var partition: Int32
+    }
 
     init(stage: String) {
         self.stage = stage
