@@ -115,7 +115,7 @@ let package = Package(
                 name: "UnitTests",
                 dependencies: [
                     "WireModels", "Kafka", "Storage", "ServiceKit", "GatewayService", "NormalizerService",
-                    "MatcherService", "ReporterService", "SenderService",
+                    "MatcherService", "ReporterService", "SenderService", "SimulatorService",
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                 ],
                 path: "Tests/UnitTests", swiftSettings: swiftSettings),

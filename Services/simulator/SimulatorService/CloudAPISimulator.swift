@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Crypto
 import Foundation
 import Hummingbird
 import Logging
@@ -7,179 +6,213 @@ import Prometheus
 import ServiceKit
 import WireModels
 
-/// A stand-in for Meta's Graph API in dev and tests: accepts sends like Meta (bearer token,
-/// request shape), returns wamids and the input → wa_id mapping, then posts signed status
-/// webhooks (sent → delivered → read) to the gateway, as Meta would.
+/// A stand-in for Meta's Graph API in dev, tests and benchmarks:
+/// - `POST /{version}/{phone-number-id}/messages`: bearer token, request validated like Meta
+///   (`SendValidator`, templates against the catalog), the per-number mps limit (`RateLimiter`),
+///   injected faults (`FaultInjector`); accepted sends return a wamid and the input → wa_id
+///   mapping, then signed status webhooks follow (`StatusPlan`, `StatusWebhook`);
+/// - `GET /{version}/{waba-id}/message_templates`: the template catalog, paged like Meta;
+/// - `/_sim/...`: faults, limits, inbound load and counters for tests (`SimulatorAdminRoutes`);
+/// - `/healthz`, `/readyz`, `/metrics`.
 public struct CloudAPISimulator: Sendable {
     public struct Settings: Sendable {
         public var accessToken: String
         public var appSecret: String?
         public var webhookURL: String?
         public var wabaId: String
+        /// Pause before each status webhook of a send.
         public var statusDelay: Duration
+        /// The business number inbound load is addressed to, unless a request names another.
+        public var phoneNumberId: String
+        public var displayPhoneNumber: String
+        /// Messages per second per business phone number; ≤ 0 = unlimited.
+        public var mps: Double
+        public var faults: FaultConfig
+        public var templates: TemplateCatalog
 
-        public init(accessToken: String, appSecret: String?, webhookURL: String?, wabaId: String, statusDelay: Duration)
-        {
+        public init(
+            accessToken: String, appSecret: String?, webhookURL: String?, wabaId: String, statusDelay: Duration,
+            phoneNumberId: String = "100000000000002", displayPhoneNumber: String = "15550000000", mps: Double = 80,
+            faults: FaultConfig = FaultConfig(), templates: TemplateCatalog? = nil
+        ) {
             self.accessToken = accessToken
             self.appSecret = appSecret
             self.webhookURL = webhookURL
             self.wabaId = wabaId
             self.statusDelay = statusDelay
+            self.phoneNumberId = phoneNumberId
+            self.displayPhoneNumber = displayPhoneNumber
+            self.mps = mps
+            self.faults = faults
+            self.templates = templates ?? TemplateCatalog.bundledCatalog
         }
     }
 
-    let settings: Settings
+    public let settings: Settings
     let logger: Logger
-    let http: HTTPClient
+    /// Nil when SIMULATOR_WEBHOOK_URL is unset: no statuses, no inbound load.
+    let poster: (any WebhookPoster)?
+    let validator: SendValidator
+    public let limiter: RateLimiter
+    public let faults: FaultInjector
+    public let stats: SimulatorStats
 
     public init(settings: Settings, logger: Logger, http: HTTPClient = .shared) {
+        let poster = settings.webhookURL.map { HTTPWebhookPoster(url: $0, appSecret: settings.appSecret, http: http) }
+        self.init(settings: settings, logger: logger, poster: poster)
+    }
+
+    /// With another poster (tests record what would be posted).
+    public init(settings: Settings, logger: Logger, poster: (any WebhookPoster)?) {
         self.settings = settings
         self.logger = logger
-        self.http = http
+        self.poster = poster
+        validator = SendValidator(catalog: settings.templates)
+        limiter = RateLimiter(mps: settings.mps)
+        faults = FaultInjector(settings.faults)
+        stats = SimulatorStats()
     }
 
     public func buildRouter(registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
         let router = Router()
         AdminRoutes.add(to: router, registry: registry, readiness: Readiness([]))
-        router.post(":version/:phoneNumberId/messages") { request, context in
-            try await self.send(request, phoneNumberId: try context.parameters.require("phoneNumberId"))
+        // One parameter name for both: the router shares the `/{version}/{id}` node.
+        router.post(":version/:id/messages") { request, context in
+            try await self.send(request, phoneNumberId: try context.parameters.require("id"))
         }
+        router.get(":version/:id/message_templates") { request, context in
+            self.listTemplates(request, wabaId: try context.parameters.require("id"))
+        }
+        SimulatorAdminRoutes(simulator: self).add(to: router)
         return router
     }
 
+    // MARK: Sending
+
+    enum Outcome {
+        case accepted(JSONValue)
+        case rejected(GraphError)
+        /// Over the mps limit: 130429.
+        case throttled(GraphError)
+    }
+
     func send(_ request: Request, phoneNumberId: String) async throws -> Response {
+        switch await accept(request, phoneNumberId: phoneNumberId) {
+        case .accepted(let answer):
+            stats.accepted()
+            return JSONResponse.make(answer)
+        case .rejected(let error):
+            stats.rejected(error.code)
+            return error.response
+        case .throttled(let error):
+            stats.rejected(error.code, throttled: true)
+            return error.response
+        }
+    }
+
+    func accept(_ request: Request, phoneNumberId: String) async -> Outcome {
         guard request.headers[.authorization] == "Bearer \(settings.accessToken)" else {
-            return graphError(
-                401, code: 190, type: "OAuthException", "Invalid OAuth access token - Cannot parse access token")
+            return .rejected(.invalidToken)
         }
-        let buffer = try await request.body.collect(upTo: 1 << 20)
-        guard let body = try? JSONDecoder().decode(JSONValue.self, from: buffer) else {
-            return graphError(
-                400, code: 100, type: "OAuthException", "(#100) The parameter messaging_product is required.")
+        guard phoneNumberId.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            return .rejected(.unsupportedObject(phoneNumberId))
         }
-        guard body["messaging_product"]?.stringValue == "whatsapp" else {
-            return graphError(
-                400, code: 100, type: "OAuthException", "(#100) The parameter messaging_product is required.")
-        }
-        guard let to = body["to"]?.stringValue, let waId = PhoneNumber.digits(to) else {
-            return graphError(400, code: 100, type: "OAuthException", "(#100) Invalid parameter: to")
-        }
-        switch body["type"]?.stringValue ?? "text" {
-        case "text":
-            guard let text = body["text"]?["body"]?.stringValue, !text.isEmpty else {
-                return graphError(
-                    400, code: 100, type: "OAuthException", "(#100) The parameter text['body'] is required.")
+        let send: ValidatedSend
+        do {
+            guard let body = try await JSONResponse.body(of: request) else {
+                return .rejected(.missingParameter("messaging_product"))
             }
-        case "template":
-            guard body["template"]?["name"]?.stringValue != nil else {
-                return graphError(
-                    400, code: 100, type: "OAuthException", "(#100) The parameter template['name'] is required.")
+            send = try validator.validate(body)
+        } catch let error as GraphError {
+            return .rejected(error)
+        } catch {
+            return .rejected(.invalidParameter("request body: \(error)"))
+        }
+        guard limiter.tryAcquire(phoneNumberId) else {
+            return .throttled(.code(130429))
+        }
+        let fault = faults.decide(recipient: send.waId)
+        if let label = fault.label { stats.faultInjected(label) }
+        if let delay = fault.delay { try? await Task.sleep(for: delay) }
+        if let error = fault.error { return .rejected(error) }
+
+        let wamid = Self.newWamid()
+        if let poster {
+            let plan = faults.statusPlan(failure: fault.failStatus)
+            let acceptedAt = Date()
+            Task {
+                await self.postStatuses(
+                    plan, wamid: wamid, send: send, phoneNumberId: phoneNumberId, acceptedAt: acceptedAt,
+                    poster: poster)
             }
-        case let other:
-            return graphError(400, code: 131051, type: "OAuthException", "(#131051) Unsupported message type: \(other)")
         }
-        let wamid =
-            "wamid." + Data(UUID().uuidString.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
-        if settings.webhookURL != nil {
-            let callback = body["biz_opaque_callback_data"]?.stringValue
-            Task { await self.postStatuses(wamid: wamid, to: waId, phoneNumberId: phoneNumberId, callback: callback) }
-        }
-        let answer = JSONValue.object([
-            "messaging_product": .string("whatsapp"),
-            "contacts": .array([.object(["input": .string(to), "wa_id": .string(waId)])]),
-            "messages": .array([.object(["id": .string(wamid), "message_status": .string("accepted")])]),
-        ])
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: try JSONCoding.encoder().encode(answer))))
+        return .accepted(
+            .object([
+                "messaging_product": .string("whatsapp"),
+                "contacts": .array([.object(["input": .string(send.input), "wa_id": .string(send.waId)])]),
+                "messages": .array([.object(["id": .string(wamid), "message_status": .string("accepted")])]),
+            ]))
     }
 
-    /// sent → delivered → read, each a separate signed webhook like Meta's.
-    func postStatuses(wamid: String, to: String, phoneNumberId: String, callback: String?) async {
-        for status in ["sent", "delivered", "read"] {
-            try? await Task.sleep(for: settings.statusDelay)
-            let body = StatusWebhook.body(
-                wabaId: settings.wabaId, phoneNumberId: phoneNumberId, wamid: wamid, status: status, recipient: to,
-                callback: callback, at: Date())
+    /// Meta-like ids: `wamid.` + base64 of a unique value.
+    static func newWamid() -> String {
+        "wamid." + Data(UUID().uuidString.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+    }
+
+    /// One webhook per step, `statusDelay` apart; timestamps follow the logical order.
+    func postStatuses(
+        _ plan: StatusPlan, wamid: String, send: ValidatedSend, phoneNumberId: String, acceptedAt: Date,
+        poster: any WebhookPoster
+    ) async {
+        let step =
+            Double(settings.statusDelay.components.seconds)
+            + Double(settings.statusDelay.components.attoseconds) / 1e18
+        for item in plan.steps {
+            if settings.statusDelay > .zero { try? await Task.sleep(for: settings.statusDelay) }
+            let event = StatusEvent(
+                wamid: wamid, status: item.status, recipient: send.waId, phoneNumberId: phoneNumberId,
+                displayPhoneNumber: settings.displayPhoneNumber, wabaId: settings.wabaId,
+                callbackData: send.callbackData, at: acceptedAt.addingTimeInterval(step * Double(item.sequence + 1)),
+                category: send.pricingCategory, error: item.error)
             do {
-                try await postWebhook(body)
+                try await poster.post(StatusWebhook.body(event))
+                stats.status(item.status, posted: true)
             } catch {
-                logger.warning("status webhook not delivered", metadata: ["wamid": "\(wamid)", "error": "\(error)"])
+                stats.status(item.status, posted: false)
+                logger.warning(
+                    "status webhook not delivered",
+                    metadata: ["wamid": "\(wamid)", "status": "\(item.status)", "error": "\(error)"])
             }
         }
     }
 
-    func postWebhook(_ body: [UInt8]) async throws {
-        guard let url = settings.webhookURL else { return }
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        if let secret = settings.appSecret {
-            let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
-            request.headers.add(name: "X-Hub-Signature-256", value: "sha256=" + Array(mac).hexString)
-        }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await http.execute(request, timeout: .seconds(5))
-        _ = try await response.body.collect(upTo: 64 * 1024)
-        guard response.status == .ok else {
-            throw SimulatorError(description: "gateway answered \(response.status.code)")
-        }
-    }
+    // MARK: Templates
 
-    func graphError(_ status: Int, code: Int, type: String, _ message: String) -> Response {
-        let body = JSONValue.object([
-            "error": .object([
-                "message": .string(message), "type": .string(type), "code": .number(Double(code)),
-                "fbtrace_id": .string("sim-" + UUID().uuidString.prefix(8).lowercased()),
-            ])
-        ])
-        return Response(
-            status: .init(code: status), headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: (try? JSONCoding.encoder().encode(body)) ?? Data())))
+    func listTemplates(_ request: Request, wabaId: String) -> Response {
+        guard request.headers[.authorization] == "Bearer \(settings.accessToken)" else {
+            return GraphError.invalidToken.response
+        }
+        guard wabaId == settings.wabaId else { return GraphError.unsupportedObject(wabaId).response }
+        var query: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+        do throws(GraphError) {
+            let listing = try TemplateListing(query: query)
+            stats.templateListing()
+            let host = request.head.authority ?? "localhost"
+            return JSONResponse.make(listing.page(of: settings.templates, baseURL: "http://\(host)\(request.uri.path)"))
+        } catch {
+            return error.response
+        }
     }
 }
 
-struct SimulatorError: Error, CustomStringConvertible {
-    let description: String
-}
-
-/// Status notification bodies in Meta's shape.
-public enum StatusWebhook {
-    public static func body(
-        wabaId: String, phoneNumberId: String, wamid: String, status: String, recipient: String, callback: String?,
-        at: Date
-    ) -> [UInt8] {
-        var statusObject: [String: JSONValue] = [
-            "id": .string(wamid), "status": .string(status),
-            "timestamp": .string(String(Int(at.timeIntervalSince1970))), "recipient_id": .string(recipient),
-            "pricing": .object([
-                "billable": .bool(true), "pricing_model": .string("PMP"), "category": .string("service"),
-                "type": .string("regular"),
-            ]),
-        ]
-        if status != "read" {
-            statusObject["conversation"] = .object([
-                "id": .string("conv-" + String(wamid.suffix(12))),
-                "origin": .object(["type": .string("service")]),
-            ])
+extension TemplateCatalog {
+    /// The bundled catalog, parsed once (its validity is checked by the unit tests).
+    public static let bundledCatalog: TemplateCatalog = {
+        do {
+            return try TemplateCatalog.bundled()
+        } catch {
+            fatalError("the bundled template catalog is invalid: \(error)")
         }
-        if let callback { statusObject["biz_opaque_callback_data"] = .string(callback) }
-        let value = JSONValue.object([
-            "messaging_product": .string("whatsapp"),
-            "metadata": .object([
-                "display_phone_number": .string("15550000000"), "phone_number_id": .string(phoneNumberId),
-            ]),
-            "statuses": .array([.object(statusObject)]),
-        ])
-        let root = JSONValue.object([
-            "object": .string("whatsapp_business_account"),
-            "entry": .array([
-                .object([
-                    "id": .string(wabaId),
-                    "changes": .array([.object(["field": .string("messages"), "value": value])]),
-                ])
-            ]),
-        ])
-        return Array((try? JSONCoding.encoder().encode(root)) ?? Data())
-    }
+    }()
 }

@@ -1,0 +1,22 @@
+/// A small seedable generator, so that rate faults, shuffles and duplicates repeat with a seed.
+struct SplitMix64: RandomNumberGenerator, Sendable {
+    var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    /// Seeded from the system generator when no seed is configured.
+    init(seed: UInt64?) {
+        var system = SystemRandomNumberGenerator()
+        state = seed ?? system.next()
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
