@@ -39,8 +39,9 @@ struct BrokerOutageTests {
                 "KAFKA_TOPIC_PARTITIONS": "1", "LOG_LEVEL": "info",
             ], logDir: logDir)
         defer {
-            kill(broker.processIdentifier, SIGCONT)
-            broker.terminate()
+            // The broker does not stop on SIGTERM: kill it so no test leaves it running.
+            kill(broker.processIdentifier, SIGKILL)
+            broker.waitUntilExit()
             database.close()
         }
         let url = "http://127.0.0.1:\(port)"
