@@ -23,9 +23,11 @@ public struct WebhookBody: Sendable {
     public let root: JSONValue
 
     public init(bytes: [UInt8]) throws(Problem) {
+        // JSON is UTF-8 (RFC 8259); the body travels on as text, so it must decode exactly.
+        guard String(validating: bytes, as: UTF8.self) != nil else { throw .notJSON }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            value = try JSONParser.parse(bytes)
         } catch {
             throw .notJSON
         }

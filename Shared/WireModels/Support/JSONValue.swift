@@ -11,19 +11,21 @@ public enum JSONValue: Codable, Sendable, Hashable {
     case object([String: JSONValue])
 
     public init(from decoder: any Decoder) throws {
+        // Each failed attempt throws inside JSONDecoder, so the common kinds go first:
+        // WhatsApp payloads are mostly strings (ids, timestamps) and objects.
         let c = try decoder.singleValueContainer()
         if c.decodeNil() {
             self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let n = try? c.decode(Double.self) {
-            self = .number(n)
         } else if let s = try? c.decode(String.self) {
             self = .string(s)
+        } else if let o = try? c.decode([String: JSONValue].self) {
+            self = .object(o)
         } else if let a = try? c.decode([JSONValue].self) {
             self = .array(a)
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
         } else {
-            self = .object(try c.decode([String: JSONValue].self))
+            self = .number(try c.decode(Double.self))
         }
     }
 

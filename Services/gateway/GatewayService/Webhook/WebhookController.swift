@@ -75,13 +75,10 @@ public struct WebhookController: Sendable {
             return plain(.badRequest, "\(error)\n")
         }
         let sha = Hashing.sha256Hex(body)
-        let now = Date()
-        let envelope = EventEnvelope(
-            eventId: sha, type: EventTypes.webhookRaw, occurredAt: now, source: "gateway",
-            payload: RawWebhook(body: String(decoding: body, as: UTF8.self), sha256: sha, receivedAt: now))
+        let value = RawWebhook.envelopeBytes(body: body, sha256: sha, receivedAt: Date(), source: "gateway")
         do {
             try await producer.send(
-                OutgoingRecord(topic: topic, key: Array(parsed.partitionKey.utf8), value: try envelope.encoded()))
+                OutgoingRecord(topic: topic, key: Array(parsed.partitionKey.utf8), value: value))
         } catch {
             WebhookMetrics.outcome("unavailable")
             logger.error("broker did not acknowledge webhook", metadata: ["event_id": "\(sha)", "error": "\(error)"])

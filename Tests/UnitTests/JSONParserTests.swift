@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import WireModels
+
+@Suite struct JSONParserTests {
+    @Test func agreesWithJSONDecoderOnEveryFixture() throws {
+        for (name, body) in try WebhookNormalizerTests.fixtures() {
+            let ours = try JSONParser.parse(body)
+            let foundation = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            #expect(ours == foundation, "\(name)")
+        }
+    }
+
+    @Test func escapesNumbersAndNesting() throws {
+        let text = #" {"a":"x\"y\\z\/\n\t\u00e9\ud83d\ude00","b":[1,-2.5,3e2,0,true,false,null,{}],"c":{}} "#
+        let v = try JSONParser.parse(Array(text.utf8))
+        #expect(v["a"]?.stringValue == "x\"y\\z/\n\té😀")
+        #expect(
+            v["b"]
+                == .array([
+                    .number(1), .number(-2.5), .number(300), .number(0), .bool(true), .bool(false), .null, .object([:]),
+                ]))
+        #expect(v["c"] == .object([:]))
+        #expect(try JSONParser.parse(Array("\"Olá ☕\"".utf8)) == .string("Olá ☕"))
+    }
+
+    @Test(arguments: [
+        "", "{", "{\"a\"}", "{\"a\":}", "[1,]", "[1 2]", "01", "1.", "-", "tru", "\"abc", "\"\\x\"", "\"\\ud83d\"",
+        "{\"a\":1}x", "\"\u{01}\"", "nul", "1e",
+    ])
+    func rejectsInvalidDocuments(text: String) {
+        #expect(throws: JSONParser.Invalid.self) { try JSONParser.parse(Array(text.utf8)) }
+    }
+
+    @Test func rejectsAbsurdNesting() {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(throws: JSONParser.Invalid.self) { try JSONParser.parse(Array(deep.utf8)) }
+    }
+
+    @Test func rawWebhookEnvelopeRoundTrips() throws {
+        let body = Array("{\"object\":\"whatsapp_business_account\",\"t\":\"a \\\"q\\\" \\\\ é 😀\",\n\t\"x\":1}".utf8)
+        let at = Date(timeIntervalSince1970: 1_764_090_000.123)
+        let bytes = RawWebhook.envelopeBytes(body: body, sha256: "abc123", receivedAt: at, source: "gateway")
+        let envelope = try EventEnvelope<RawWebhook>.decode(bytes)
+        #expect(envelope.eventId == "abc123")
+        #expect(envelope.type == EventTypes.webhookRaw)
+        #expect(envelope.source == "gateway")
+        #expect(envelope.traceId == nil)
+        #expect(Array(envelope.payload.body.utf8) == body)
+        #expect(envelope.payload.sha256 == "abc123")
+        #expect(!envelope.payload.replay)
+        #expect(abs(envelope.payload.receivedAt.timeIntervalSince(at)) < 0.001)
+        #expect(abs(envelope.occurredAt.timeIntervalSince(at)) < 0.001)
+        // Same bytes as the Codable encoder would give for this envelope's fields.
+        let viaEncoder = try EventEnvelope(
+            eventId: "abc123", type: EventTypes.webhookRaw, occurredAt: at, producedAt: at, source: "gateway",
+            payload: RawWebhook(body: String(decoding: body, as: UTF8.self), sha256: "abc123", receivedAt: at)
+        ).encoded()
+        #expect(try EventEnvelope<RawWebhook>.decode(viaEncoder).payload.body == envelope.payload.body)
+    }
+
+    @Test func gatewayRejectsBodiesThatAreNotUTF8() {
+        let bad: [UInt8] =
+            Array(#"{"object":"whatsapp_business_account","x":""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
+        #expect(throws: WebhookBody.Problem.notJSON) { try WebhookBody(bytes: bad) }
+    }
+}
+
+@Suite struct RFC3339Tests {
+    @Test func writesMillisecondsInUTCAndReadsThemBack() {
+        let d = Date(timeIntervalSince1970: 1_764_101_107.764)
+        #expect(RFC3339.string(from: d) == "2025-11-25T20:05:07.764Z")
+        #expect(RFC3339.string(from: Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(RFC3339.date(from: "2025-11-25T20:05:07.764Z") == d)
+        #expect(RFC3339.date(from: "2025-11-25T20:05:07Z") == Date(timeIntervalSince1970: 1_764_101_107))
+    }
+
+    @Test func readsOtherValidFormsAndRejectsGarbage() {
+        #expect(RFC3339.date(from: "2025-11-25T22:05:07+02:00") == Date(timeIntervalSince1970: 1_764_101_107))
+        #expect(RFC3339.date(from: "2025-13-25T20:05:07Z") == nil)
+        #expect(RFC3339.date(from: "yesterday") == nil)
+    }
+
+    @Test func roundTripsManyInstants() {
+        for i in 0..<2000 {
+            let ms = Int64(1_600_000_000_000) + Int64(i) * 987_654_321
+            let d = Date(timeIntervalSince1970: Double(ms) / 1000)
+            let text = RFC3339.string(from: d)
+            #expect(
+                RFC3339.date(from: text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } == ms, "\(text)")
+        }
+    }
+}
