@@ -90,3 +90,28 @@ pg_bindir() {
   done
   return 1
 }
+
+# pip_ensure VENV SPEC...: install the pinned `name==version` specs that the venv
+# lacks or has at another version (a no-op, and fast, when all are there).
+pip_ensure() {
+  local venv=$1 need
+  shift
+  need=$("$venv/bin/python" - "$@" <<'PY'
+import sys
+from importlib import metadata
+for spec in sys.argv[1:]:
+    name, want = spec.split("==")
+    try:
+        if metadata.version(name) == want:
+            continue
+    except metadata.PackageNotFoundError:
+        pass
+    print(spec)
+PY
+  )
+  if [[ -n $need ]]; then
+    log "pip installing into ${venv##*/}: $(echo "$need" | tr '\n' ' ')"
+    # shellcheck disable=SC2086  # one spec per word
+    "$venv/bin/python" -m pip install --disable-pip-version-check -q $need
+  fi
+}

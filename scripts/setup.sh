@@ -55,25 +55,7 @@ if [[ ! -x $VENV/bin/python ]]; then
   python3 -m venv "$VENV"
 fi
 
-# Ask the venv which of the pinned distributions are missing or at another version.
-need_pip=$("$VENV/bin/python" - "${PIP_PACKAGES[@]}" <<'PY'
-import sys
-from importlib import metadata
-for spec in sys.argv[1:]:
-    name, want = spec.split("==")
-    try:
-        if metadata.version(name) == want:
-            continue
-    except metadata.PackageNotFoundError:
-        pass
-    print(spec)
-PY
-)
-if [[ -n $need_pip ]]; then
-  log "pip installing into .venv: $(echo "$need_pip" | tr '\n' ' ')"
-  # shellcheck disable=SC2086  # one spec per word
-  "$VENV/bin/python" -m pip install --disable-pip-version-check -q $need_pip
-fi
+pip_ensure "$VENV" "${PIP_PACKAGES[@]}"
 
 SITE=$(venv_site_packages)
 [[ -n $SITE ]] || die "no site-packages in $VENV"

