@@ -12,13 +12,41 @@ public struct WorkerContext: Sendable {
     public let producer: KafkaProducer
 }
 
-/// Assembles a worker process: PostgreSQL pool, Kafka producer and consumer, start-up tasks,
-/// the consume loop and the admin HTTP server, run as one ServiceGroup that shuts down
-/// gracefully on SIGTERM/SIGINT (stop polling, finish the batch, commit, close).
+/// One consume loop of a worker: its stage name (consumer group and metrics label), the topics
+/// it reads and the handler for their records.
+public struct ConsumerSpec: Sendable {
+    public let stage: String
+    public let topics: [String]
+    public let makeHandler: @Sendable (WorkerContext) throws -> any RecordBatchHandler
+
+    public init(
+        stage: String, topics: [String], makeHandler: @escaping @Sendable (WorkerContext) throws -> any RecordBatchHandler
+    ) {
+        self.stage = stage
+        self.topics = topics
+        self.makeHandler = makeHandler
+    }
+}
+
+/// Assembles a worker process: PostgreSQL pool, Kafka producer, start-up tasks, one consume
+/// loop per `ConsumerSpec` (each its own consumer group), optional background services
+/// (schedulers) and the admin HTTP server, run as one ServiceGroup that shuts down gracefully
+/// on SIGTERM/SIGINT (stop polling, finish the batch, commit, close).
 public enum WorkerHost {
     public static func run(
         service: String, defaultAdminPort: Int, consumes: [String],
-        makeHandler: @Sendable (WorkerContext) throws -> any RecordBatchHandler
+        makeHandler: @escaping @Sendable (WorkerContext) throws -> any RecordBatchHandler
+    ) async throws {
+        try await run(
+            service: service, defaultAdminPort: defaultAdminPort,
+            consumers: [ConsumerSpec(stage: service, topics: consumes, makeHandler: makeHandler)])
+    }
+
+    /// `background` services start after the database and topics are ready (they see an
+    /// open `StartupGate`) and stop with the group.
+    public static func run(
+        service: String, defaultAdminPort: Int, consumers: [ConsumerSpec],
+        background: @Sendable (WorkerContext, StartupGate) throws -> [any Service] = { _, _ in [] }
     ) async throws {
         let config = try ServiceConfig(service: service, defaultAdminPort: defaultAdminPort)
         let registry = Observability.bootstrap(service: service, level: config.logLevel)
@@ -34,37 +62,45 @@ public enum WorkerHost {
         let producer = try KafkaProducer(config: config.producerProperties(), logger: logger)
         let context = WorkerContext(config: config, logger: logger, postgres: postgres, producer: producer)
         let gate = StartupGate()
-        let loop = ConsumerLoop(
-            stage: service,
-            makeConsumer: {
-                try KafkaConsumer(
-                    config: config.consumerProperties(stage: service), topics: consumes.map(config.topics.name),
-                    logger: logger)
-            },
-            handler: try makeHandler(context),
-            deadLetters: DeadLetterSink(
-                stage: service, topics: config.topics, producer: producer, postgres: postgres, logger: logger),
-            gate: gate, batchSize: config.consumerBatchSize, crashAfterCommit: config.faultCrashAfterCommit,
-            logger: logger)
+        let loops = try consumers.map { spec in
+            ConsumerLoop(
+                stage: spec.stage,
+                makeConsumer: {
+                    try KafkaConsumer(
+                        config: config.consumerProperties(stage: spec.stage),
+                        topics: spec.topics.map(config.topics.name), logger: logger)
+                },
+                handler: try spec.makeHandler(context),
+                deadLetters: DeadLetterSink(
+                    stage: spec.stage, topics: config.topics, producer: producer, postgres: postgres, logger: logger),
+                gate: gate, batchSize: config.consumerBatchSize, crashAfterCommit: config.faultCrashAfterCommit,
+                logger: logger)
+        }
         let readiness = Readiness([
             Readiness.startup(gate), Readiness.postgres(postgres), Readiness.kafka(config.kafkaBase),
         ])
         let admin = AdminRoutes.server(port: config.adminPort, registry: registry, readiness: readiness, logger: logger)
 
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: postgres),
+            .init(service: ProducerService(producer: producer)),
+            .init(
+                service: StartupTasks(config: config, postgres: postgres, gate: gate, logger: logger),
+                successTerminationBehavior: .ignore),
+            .init(service: admin),
+        ]
+        services += try background(context, gate).map {
+            .init(
+                service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup)
+        }
+        services += loops.map {
+            .init(
+                service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup)
+        }
         var groupConfig = ServiceGroupConfiguration(
-            services: [
-                .init(service: postgres),
-                .init(service: ProducerService(producer: producer)),
-                .init(
-                    service: StartupTasks(config: config, postgres: postgres, gate: gate, logger: logger),
-                    successTerminationBehavior: .ignore),
-                .init(service: admin),
-                .init(
-                    service: loop, successTerminationBehavior: .gracefullyShutdownGroup,
-                    failureTerminationBehavior: .gracefullyShutdownGroup),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfig.maximumGracefulShutdownDuration = ServiceConfig.shutdownBudget
         try await ServiceGroup(configuration: groupConfig).run()
     }

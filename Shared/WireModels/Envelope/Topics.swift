@@ -37,5 +37,6 @@ public enum EventTypes {
     public static let accountEvent = "wa.account.event.v1"
     public static let outboundRequest = "wa.outbound.request.v1"
     public static let outboundResult = "wa.outbound.result.v1"
+    public static let crmActivity = "crm.activity.v1"
     public static let deadLetter = "wa.dlq.v1"
 }
