@@ -20,7 +20,8 @@ public struct ConsumerSpec: Sendable {
     public let makeHandler: @Sendable (WorkerContext) throws -> any RecordBatchHandler
 
     public init(
-        stage: String, topics: [String], makeHandler: @escaping @Sendable (WorkerContext) throws -> any RecordBatchHandler
+        stage: String, topics: [String],
+        makeHandler: @escaping @Sendable (WorkerContext) throws -> any RecordBatchHandler
     ) {
         self.stage = stage
         self.topics = topics
