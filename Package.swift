@@ -87,7 +87,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ])
         + service("normalizer", lib: "NormalizerService", folder: "normalizer", deps: ["ServiceKit"])
-        + service("crm-matcher", lib: "MatcherService", folder: "crm-matcher", deps: ["ServiceKit"])
+        + service(
+            "crm-matcher", lib: "MatcherService", folder: "crm-matcher",
+            deps: ["ServiceKit", .product(name: "AsyncHTTPClient", package: "async-http-client")])
         + service(
             "sender", lib: "SenderService", folder: "sender",
             deps: ["ServiceKit", .product(name: "AsyncHTTPClient", package: "async-http-client")])
@@ -125,6 +127,7 @@ let package = Package(
                     "WireModels", "Kafka", "Storage", "ServiceKit",
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "Crypto", package: "swift-crypto"),
+                    .product(name: "Hummingbird", package: "hummingbird"),
                     .product(name: "PostgresNIO", package: "postgres-nio"),
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -23,6 +23,7 @@ public enum GatewayApp {
             .add(to: api)
         FailuresController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
             .add(to: api)
+        OutboundWebhooksController(auth: auth, postgres: postgres, logger: logger).add(to: api)
         return router
     }
 

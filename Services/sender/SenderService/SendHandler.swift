@@ -131,11 +131,3 @@ public struct SendHandler: RecordBatchHandler {
                 value: try envelope.encoded()))
     }
 }
-
-extension Logger {
-    func with(_ metadata: Logger.Metadata) -> Logger {
-        var copy = self
-        for (k, v) in metadata { copy[metadataKey: k] = v }
-        return copy
-    }
-}

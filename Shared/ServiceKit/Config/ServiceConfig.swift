@@ -105,21 +105,24 @@ public struct ConfigError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-struct Environment {
+/// Typed access to environment variables (blank counts as unset).
+public struct Environment: Sendable {
     let values: [String: String]
 
-    subscript(_ key: String) -> String? {
+    public init(values: [String: String] = ProcessInfo.processInfo.environment) { self.values = values }
+
+    public subscript(_ key: String) -> String? {
         guard let v = values[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
         return v
     }
 
-    func int(_ key: String, default value: Int) throws -> Int {
+    public func int(_ key: String, default value: Int) throws -> Int {
         guard let raw = self[key] else { return value }
         guard let n = Int(raw) else { throw ConfigError("\(key) must be a whole number, got '\(raw)'") }
         return n
     }
 
-    func list(_ key: String) -> [String] {
+    public func list(_ key: String) -> [String] {
         (self[key] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }

@@ -35,7 +35,7 @@ struct FailuresController: Sendable {
         _ = try await auth.require(request)
         let q = request.uri.queryParameters
         var problems: [String] = []
-        let page = ListPage(request, problems: &problems)
+        let page = ListPage(request, problems: &problems, cursor: { Int64($0) })
         var since: Date?
         if let raw = q["since"].map(String.init) {
             since = RFC3339.date(from: raw)
@@ -56,17 +56,21 @@ struct FailuresController: Sendable {
 }
 
 /// `limit` (default 50, max 500) and an opaque `cursor`, as every list takes them.
-struct ListPage {
+struct ListPage<Cursor> {
     var limit = 50
-    var cursor: Int64?
+    var cursor: Cursor?
 
-    init(_ request: Request, problems: inout [String]) {
+    init(_ request: Request, problems: inout [String], cursor parse: (String) -> Cursor?) {
         let query = request.uri.queryParameters
         if let raw = query["limit"] {
             if let n = Int(raw), (1...500).contains(n) { limit = n } else { problems.append("limit: 1 to 500") }
         }
         if let raw = query["cursor"] {
-            if let c = Int64(raw) { cursor = c } else { problems.append("cursor: not a cursor from a previous page") }
+            if let c = parse(String(raw)) {
+                cursor = c
+            } else {
+                problems.append("cursor: not a cursor from a previous page")
+            }
         }
     }
 }

@@ -51,27 +51,8 @@ public struct SignatureVerifier: Sendable {
 
     static func parse(_ header: String) -> [UInt8]? {
         let h = header.trimmingCharacters(in: .whitespaces)
-        guard h.hasPrefix("sha256=") else { return nil }
-        let hex = Array(h.utf8.dropFirst(7))
-        guard hex.count == 64 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(32)
-        var i = 0
-        while i < 64 {
-            guard let hi = nibble(hex[i]), let lo = nibble(hex[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
-
-    static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        guard h.hasPrefix("sha256="), h.utf8.count == 7 + 64 else { return nil }
+        return [UInt8](hex: String(h.dropFirst(7)))
     }
 
     /// Every non-ASCII scalar as `\uXXXX` (lowercase hex, UTF-16 surrogate pairs above the BMP).

@@ -1,0 +1,156 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import PostgresNIO
+import ServiceKit
+import ServiceLifecycle
+import Storage
+import Synchronization
+import WireModels
+
+/// Sends queued outbound-webhook deliveries: claims due ones (at most one in flight per
+/// endpoint, `concurrency` per process), POSTs each signed with the endpoint's secret, and
+/// records every attempt. Failures are retried later with backoff from the queue, never in
+/// place, so a failing endpoint delays only its own events.
+public struct WebhookDispatcher: Service {
+    let postgres: PostgresClient
+    let settings: WebhookDeliverySettings
+    let gate: StartupGate
+    let logger: Logger
+    let attempts = (
+        delivered: Counter(label: "crm_outbound_webhook_attempts_total", dimensions: [("outcome", "delivered")]),
+        retry: Counter(label: "crm_outbound_webhook_attempts_total", dimensions: [("outcome", "retry")]),
+        failed: Counter(label: "crm_outbound_webhook_attempts_total", dimensions: [("outcome", "failed")])
+    )
+    let duration = Metrics.Timer(label: "crm_outbound_webhook_request_seconds")
+
+    public init(postgres: PostgresClient, settings: WebhookDeliverySettings, gate: StartupGate, logger: Logger) {
+        self.postgres = postgres
+        self.settings = settings
+        self.gate = gate
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !gate.isOpen {
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        // Redirects are not followed: a receiver must answer at the URL it registered.
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let inFlight = InFlightCount()
+        let lease = settings.timeout + .seconds(30)
+        let leaseMs = Int(lease.components.seconds) * 1000
+        // In-flight deliveries finish (each bounded by the timeout) before the group returns.
+        await withDiscardingTaskGroup { group in
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let free = settings.concurrency - inFlight.value
+                var claimed: [ClaimedDelivery] = []
+                if free > 0 {
+                    do {
+                        claimed = try await WebhookDeliveryStore.claimDue(
+                            limit: free, leaseMs: leaseMs, on: postgres, logger: logger)
+                    } catch {
+                        logger.warning("could not claim webhook deliveries", metadata: ["error": "\(error)"])
+                    }
+                }
+                for delivery in claimed {
+                    inFlight.add(1)
+                    group.addTask {
+                        await self.deliver(delivery, with: http)
+                        inFlight.add(-1)
+                    }
+                }
+                if claimed.count < free || free == 0 {
+                    try? await Task.sleep(for: settings.pollInterval)
+                }
+            }
+        }
+        try? await http.shutdown()
+    }
+
+    func deliver(_ delivery: ClaimedDelivery, with http: HTTPClient) async {
+        let log = logger.with([
+            "event_id": "\(delivery.eventId)", "webhook_id": "\(delivery.webhookId)", "attempt": "\(delivery.attempt)",
+        ])
+        let body = Array(delivery.body.utf8)
+        var request = HTTPClientRequest(url: delivery.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "whatsapp-crm-webhooks/1")
+        request.headers.add(
+            name: CRMWebhookSignature.header, value: CRMWebhookSignature.sign(body, secret: delivery.secret))
+        request.headers.add(name: "X-CRM-Event-Id", value: delivery.eventId)
+        request.headers.add(name: "X-CRM-Event-Kind", value: delivery.eventKind)
+        request.headers.add(name: "X-CRM-Delivery-Id", value: String(delivery.id))
+        request.headers.add(name: "X-CRM-Delivery-Attempt", value: String(delivery.attempt))
+        request.body = .bytes(ByteBuffer(bytes: body))
+
+        let started = ContinuousClock.now
+        var status: Int?
+        var failure: String?
+        var retryAfter: Duration?
+        do {
+            let response = try await http.execute(request, timeout: TimeAmount(settings.timeout))
+            status = Int(response.status.code)
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            if !(200..<300).contains(Int(response.status.code)) {
+                failure = "HTTP \(response.status.code)"
+                retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init).map { .seconds($0) }
+            }
+        } catch {
+            failure = "\(error)"
+        }
+        let elapsed = ContinuousClock.now - started
+        duration.recordNanoseconds(
+            Int64(elapsed.components.seconds) * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        let outcome: WebhookDeliveryStore.Outcome
+        if let failure {
+            let next = settings.delay(afterAttempt: delivery.attempt, retryAfter: retryAfter)
+            outcome = .failed(
+                httpStatus: status, error: failure, retryAt: next.map { Date().addingTimeInterval($0.seconds) })
+            if let next {
+                attempts.retry.increment()
+                log.notice(
+                    "outbound webhook failed, will retry",
+                    metadata: ["error": "\(failure)", "retry_in_s": "\(next.seconds)"])
+            } else {
+                attempts.failed.increment()
+                log.warning("outbound webhook failed for good", metadata: ["error": "\(failure)"])
+            }
+        } else {
+            attempts.delivered.increment()
+            outcome = .delivered(httpStatus: status ?? 200)
+            log.debug("outbound webhook delivered")
+        }
+        do {
+            try await WebhookDeliveryStore.settle(
+                delivery, outcome: outcome, durationMs: Int(elapsed.seconds * 1000), on: postgres, logger: log)
+        } catch {
+            // The lease runs out and another attempt is made: at-least-once, never lost.
+            log.error("could not record webhook attempt", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Deliveries running right now (shared by the claim loop and the delivery tasks).
+final class InFlightCount: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func add(_ n: Int) { count.withLock { $0 += n } }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        self = .nanoseconds(
+            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+}

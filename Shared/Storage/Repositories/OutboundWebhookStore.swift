@@ -1,0 +1,95 @@
+import Foundation
+import PostgresNIO
+
+/// An endpoint that receives CRM events, as the API shows it (the secret is write-only).
+public struct OutboundWebhookRow: Sendable, Codable, Equatable {
+    public var id: UUID
+    public var url: String
+    public var events: [String]
+    public var active: Bool
+    public var description: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, url, events, active, description
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// Endpoint registrations (the API side of outbound webhooks).
+public enum OutboundWebhookStore {
+    static let columns = "id, url, events, active, description, created_at, updated_at"
+
+    public static func create(
+        url: String, events: [String], secret: String, active: Bool, description: String?, createdBy: String,
+        on conn: PostgresConnection, logger: Logger
+    ) async throws -> OutboundWebhookRow {
+        let rows = try await conn.query(
+            """
+            INSERT INTO outbound_webhooks (url, events, secret, active, description, created_by)
+            VALUES (\(url), \(events), \(secret), \(active), \(description), \(createdBy))
+            RETURNING \(unescaped: columns)
+            """, logger: logger)
+        guard let row = try await decode(rows).first else { throw StorageError.invalid("insert returned no row") }
+        return row
+    }
+
+    /// Applies the given changes (nil = unchanged); returns the row before and after, or nil.
+    public static func update(
+        id: UUID, url: String?, events: [String]?, secret: String?, active: Bool?, description: String?,
+        on conn: PostgresConnection, logger: Logger
+    ) async throws -> (before: OutboundWebhookRow, after: OutboundWebhookRow)? {
+        let current = try await conn.query(
+            "SELECT \(unescaped: columns) FROM outbound_webhooks WHERE id = \(id) FOR UPDATE", logger: logger)
+        guard let before = try await decode(current).first else { return nil }
+        let rows = try await conn.query(
+            """
+            UPDATE outbound_webhooks SET url = COALESCE(\(url), url), events = COALESCE(\(events), events),
+                secret = COALESCE(\(secret), secret), active = COALESCE(\(active), active),
+                description = COALESCE(\(description), description), updated_at = now()
+            WHERE id = \(id) RETURNING \(unescaped: columns)
+            """, logger: logger)
+        guard let after = try await decode(rows).first else { return nil }
+        return (before, after)
+    }
+
+    public static func get(id: UUID, on client: PostgresClient, logger: Logger) async throws -> OutboundWebhookRow? {
+        let rows = try await client.query(
+            "SELECT \(unescaped: columns) FROM outbound_webhooks WHERE id = \(id)", logger: logger)
+        return try await decode(rows).first
+    }
+
+    /// Newest first; `before` is the `created_at`/id keyset cursor of the previous page.
+    public static func list(
+        before: (Date, UUID)?, limit: Int, on client: PostgresClient, logger: Logger
+    ) async throws -> [OutboundWebhookRow] {
+        let rows: PostgresRowSequence
+        if let (at, id) = before {
+            rows = try await client.query(
+                """
+                SELECT \(unescaped: columns) FROM outbound_webhooks WHERE (created_at, id) < (\(at), \(id))
+                ORDER BY created_at DESC, id DESC LIMIT \(limit)
+                """, logger: logger)
+        } else {
+            rows = try await client.query(
+                "SELECT \(unescaped: columns) FROM outbound_webhooks ORDER BY created_at DESC, id DESC LIMIT \(limit)",
+                logger: logger)
+        }
+        return try await decode(rows)
+    }
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [OutboundWebhookRow] {
+        var out: [OutboundWebhookRow] = []
+        for try await (id, url, events, active, description, created, updated) in rows.decode(
+            (UUID, String, [String], Bool, String?, Date, Date).self)
+        {
+            out.append(
+                OutboundWebhookRow(
+                    id: id, url: url, events: events, active: active, description: description, createdAt: created,
+                    updatedAt: updated))
+        }
+        return out
+    }
+}
