@@ -61,7 +61,7 @@ final class E2EStack: @unchecked Sendable {
             "WHATSAPP_GRAPH_URL": "http://127.0.0.1:\(simulatorPort)", "WHATSAPP_GRAPH_VERSION": "v21.0",
             "LOG_LEVEL": "info", "CONSUMER_BATCH_SIZE": "100",
             // Outbound webhooks retry fast in tests (production: 5 s doubling).
-            "OUTBOUND_WEBHOOK_BACKOFF_MS": "200", "OUTBOUND_WEBHOOK_TIMEOUT_MS": "2000",
+            "OUTBOUND_WEBHOOK_BACKOFF_MS": "200", "OUTBOUND_WEBHOOK_TIMEOUT_MS": "2000", "LAG_PROBE_INTERVAL_MS": "500",
         ]
     }
 

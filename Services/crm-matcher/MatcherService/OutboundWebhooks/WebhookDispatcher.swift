@@ -106,8 +106,7 @@ public struct WebhookDispatcher: Service {
             failure = "\(error)"
         }
         let elapsed = ContinuousClock.now - started
-        duration.recordNanoseconds(
-            Int64(elapsed.components.seconds) * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        duration.recordInterval(since: started)
         let outcome: WebhookDeliveryStore.Outcome
         if let failure {
             let next = settings.delay(afterAttempt: delivery.attempt, retryAfter: retryAfter)

@@ -1,0 +1,14 @@
+import WireModels
+
+/// Every consume stage of the system and the topics it reads: the consumer groups whose lag
+/// the reporter measures from the outside. A new `ConsumerSpec` in a service's `main` belongs
+/// here too.
+public enum ConsumerGroups {
+    public static let stages: [String: [String]] = [
+        "normalizer": [Topics.webhookRaw],
+        "crm-matcher": [Topics.inboundMessage],
+        "webhooks": [Topics.crmActivity],
+        "sender": [Topics.outboundRequest],
+        "reporter": [Topics.status],
+    ]
+}
