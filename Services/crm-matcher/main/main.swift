@@ -3,7 +3,22 @@ import ServiceKit
 import WireModels
 
 await serviceMain("crm-matcher") {
-    try await WorkerHost.run(service: "crm-matcher", defaultAdminPort: 9102, consumes: [Topics.inboundMessage]) {
-        InboundMessageHandler(context: $0)
-    }
+    let settings = try MatcherSettings.fromEnvironment()
+    try await WorkerHost.run(
+        service: "crm-matcher", defaultAdminPort: 9102,
+        consumers: [
+            ConsumerSpec(stage: "crm-matcher", topics: [Topics.inboundMessage]) {
+                InboundMessageHandler(context: $0, settings: settings)
+            },
+            // Own groups: first responses and WhatsApp's opt-outs never wait behind inbound traffic.
+            ConsumerSpec(stage: "crm-matcher-responses", topics: [Topics.outboundResult]) {
+                OutboundResultHandler(context: $0)
+            },
+            ConsumerSpec(stage: "crm-matcher-preferences", topics: [Topics.accountEvent]) {
+                MarketingPreferencesHandler(context: $0)
+            },
+        ],
+        background: { context, gate in
+            [ActivityRelay(publisher: ActivityPublisher(context: context), gate: gate, logger: context.logger)]
+        })
 }
