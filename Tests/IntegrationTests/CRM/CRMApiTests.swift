@@ -84,12 +84,14 @@ struct CRMApiTests {
 
             // Every bad field is listed; unknown fields are refused.
             let bad = try await stack.api(
-                .PATCH, "/contacts/\(contactId)", body: #"{"nickname":"x","tags":"vip","opted_out":"yes"}"#,
+                .PATCH, "/contacts/\(contactId)",
+                body: #"{"nickname":"x","tags":"vip","opted_out":"yes","owner_id":"\#(UUID())"}"#,
                 token: agentA.token)
             #expect(bad.status == 400)
             let message = bad.json?["error"]?["message"]?.stringValue ?? ""
-            #expect(
-                message.contains("nickname") && message.contains("tags") && message.contains("opted_out"), "\(message)")
+            for field in ["nickname", "tags", "opted_out", "owner_id"] {
+                #expect(message.contains("\(field):"), "\(message)")
+            }
             #expect(
                 try await stack.api(.PATCH, "/leads/\(leadId)", body: #"{"status":"maybe","x":1}"#).status == 400)
             // An agent cannot give its contact away.

@@ -75,6 +75,9 @@ struct ContactsController: Sendable {
         default: problems.append("name: a non-empty string of at most 200 characters, or null")
         }
         let owner = body.ownerId(problems: &problems)
+        if let newOwner = owner ?? nil, !(try await activeUser(newOwner)) {
+            problems.append("owner_id: no active user with this id")
+        }
         var tags: [String]?
         if let value = body.fields["tags"] {
             let strings = value.arrayValue.compactMap { v -> String? in
@@ -104,11 +107,6 @@ struct ContactsController: Sendable {
                 let before = try await ContactStore.get(
                     id: id, scope: principal.scope, on: conn, lock: true, logger: logger)
             else { throw APIError(.notFound, "not_found", "no contact with this id") }
-            if let newOwner = owner ?? nil, newOwner != before.ownerId,
-                !(try await UserLookup.isActive(newOwner, on: conn, logger: logger))
-            {
-                throw validationFailed(["owner_id: no active user with this id"])
-            }
             var outbox = ActivityOutbox(conn: conn, logger: logger, actor: principal.actor)
             var after = try await ContactStore.update(
                 id: id, name: name, ownerId: owner ?? before.ownerId, tags: tags ?? before.tags, on: conn,
@@ -180,5 +178,9 @@ struct ContactsController: Sendable {
             return try await TimelineStore.items(contactId: id, offset: offset, limit: limit, on: conn, logger: logger)
         }
         return try json(Page(items: items, nextCursor: items.count == limit ? String(offset + limit) : nil))
+    }
+
+    func activeUser(_ id: UUID) async throws -> Bool {
+        try await postgres.withConnection { conn in try await UserLookup.isActive(id, on: conn, logger: logger) }
     }
 }

@@ -74,6 +74,9 @@ struct LeadsController: Sendable {
             }
         }
         let owner = body.ownerId(problems: &problems)
+        if let newOwner = owner ?? nil, !(try await activeUser(newOwner)) {
+            problems.append("owner_id: no active user with this id")
+        }
         guard problems.isEmpty else { throw validationFailed(problems) }
         if principal.scope != .all, let newOwner = owner, newOwner != principal.userId {
             throw APIError(.forbidden, "forbidden", "an agent cannot give a lead to another owner")
@@ -84,11 +87,6 @@ struct LeadsController: Sendable {
                 let before = try await LeadStore.get(
                     id: id, scope: principal.scope, lock: true, on: conn, logger: logger)
             else { throw APIError(.notFound, "not_found", "no lead with this id") }
-            if let newOwner = owner ?? nil, newOwner != before.ownerId,
-                !(try await UserLookup.isActive(newOwner, on: conn, logger: logger))
-            {
-                throw validationFailed(["owner_id: no active user with this id"])
-            }
             let after: LeadRow
             do {
                 after = try await LeadStore.update(
@@ -126,5 +124,9 @@ struct LeadsController: Sendable {
         }
         try? await publisher.publish(ids: outbox)  // the relay publishes it if the broker is down now
         return try json(lead)
+    }
+
+    func activeUser(_ id: UUID) async throws -> Bool {
+        try await postgres.withConnection { conn in try await UserLookup.isActive(id, on: conn, logger: logger) }
     }
 }
