@@ -54,13 +54,13 @@ struct CRMApiTests {
 
             // Agent B: every read and write of A's records is a 404, lists come back empty.
             for (method, path, body) in [
-                (HTTPMethodName.GET, "/contacts/\(contactId)", nil),
+                (NIOHTTP1.HTTPMethod.GET, "/contacts/\(contactId)", nil),
                 (.PATCH, "/contacts/\(contactId)", #"{"tags":["mine"]}"#),
                 (.GET, "/contacts/\(contactId)/timeline", nil),
                 (.GET, "/leads/\(leadId)", nil),
                 (.PATCH, "/leads/\(leadId)", #"{"status":"lost"}"#),
             ] {
-                let r = try await stack.api(method.nio, path, body: body, token: agentB.token)
+                let r = try await stack.api(method, path, body: body, token: agentB.token)
                 #expect(r.status == 404, "\(method) \(path) as another agent: \(r.status) \(r.body)")
             }
             #expect(
@@ -202,10 +202,4 @@ struct CRMApiTests {
         await consumer.close()
         return seen
     }
-}
-
-/// The methods these tests use, spelled once for a table of requests.
-enum HTTPMethodName: String {
-    case GET, PATCH
-    var nio: NIOHTTP1.HTTPMethod { self == .GET ? .GET : .PATCH }
 }
