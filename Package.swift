@@ -124,7 +124,7 @@ let package = Package(
             .testTarget(
                 name: "IntegrationTests",
                 dependencies: [
-                    "WireModels", "Kafka", "Storage", "ServiceKit",
+                    "WireModels", "Kafka", "Storage", "ServiceKit", "MatcherService",
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "Crypto", package: "swift-crypto"),
                     .product(name: "Hummingbird", package: "hummingbird"),

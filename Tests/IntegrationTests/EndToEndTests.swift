@@ -179,7 +179,9 @@ struct EndToEndTests {
     }
 
     func processedCount(_ metrics: String) -> Int {
-        for line in metrics.split(separator: "\n") where line.hasPrefix("crm_records_processed_total") {
+        // The inbound stage only: crm-matcher also runs the responses and preferences stages.
+        for line in metrics.split(separator: "\n")
+        where line.hasPrefix("crm_records_processed_total") && line.contains(#"stage="crm-matcher""#) {
             if let v = line.split(separator: " ").last, let n = Double(v) { return Int(n) }
         }
         return 0

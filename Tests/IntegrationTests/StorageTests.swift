@@ -66,7 +66,7 @@ struct StorageTests {
                 waId: "5511900000002", userId: nil, profileName: "Ana", on: conn, logger: logger)
         }
         #expect(try await db.count("SELECT 1 FROM contacts WHERE id = '\(id)' AND name = 'Ana'") == 1)
-        try await db.client.query("UPDATE contacts SET name = 'Ana Souza (VIP)' WHERE id = \(id)")
+        try await db.client.query("UPDATE contacts SET name = 'Ana Souza (VIP)', name_source = 'api' WHERE id = \(id)")
         _ = try await db.client.withTransaction(logger: logger) { conn in
             try await ContactStore.upsertFromWhatsApp(
                 waId: "5511900000002", userId: nil, profileName: "ana", on: conn, logger: logger)

@@ -50,12 +50,4 @@ import WireModels
             #expect(!OutboundWebhooksController.isEventPattern(bad), "\(bad)")
         }
     }
-
-    @Test func keysetCursorRoundTrips() throws {
-        let cursor = KeysetCursor(at: Date(timeIntervalSince1970: 1_764_000_000.123456), id: UUID())
-        let back = try #require(KeysetCursor(opaque: cursor.opaque))
-        #expect(back.id == cursor.id)
-        #expect(abs(back.at.timeIntervalSince(cursor.at)) < 0.000_01)
-        #expect(KeysetCursor(opaque: "not-a-cursor") == nil)
-    }
 }

@@ -18,7 +18,10 @@ public enum GatewayApp {
         WebhookController(config: config, producer: producer, logger: logger).add(to: router)
         let api = router.group("api/v1")
         let auth = Authenticator(postgres: postgres, logger: logger)
-        ContactsController(auth: auth, postgres: postgres, logger: logger).add(to: api)
+        let activity = ActivityPublisher(
+            postgres: postgres, producer: producer, topics: config.topics, source: "gateway", logger: logger)
+        ContactsController(auth: auth, postgres: postgres, publisher: activity, logger: logger).add(to: api)
+        LeadsController(auth: auth, postgres: postgres, publisher: activity, logger: logger).add(to: api)
         MessagesController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
             .add(to: api)
         FailuresController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)

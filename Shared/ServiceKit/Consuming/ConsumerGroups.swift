@@ -7,6 +7,8 @@ public enum ConsumerGroups {
     public static let stages: [String: [String]] = [
         "normalizer": [Topics.webhookRaw],
         "crm-matcher": [Topics.inboundMessage],
+        "crm-matcher-responses": [Topics.outboundResult],
+        "crm-matcher-preferences": [Topics.accountEvent],
         "webhooks": [Topics.crmActivity],
         "sender": [Topics.outboundRequest],
         "reporter": [Topics.status],

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import WireModels
 
 public struct ContactRow: Sendable, Codable, Equatable {
     public var id: UUID
@@ -7,116 +8,272 @@ public struct ContactRow: Sendable, Codable, Equatable {
     public var waId: String?
     public var userId: String?
     public var name: String?
+    /// `whatsapp` (follows the profile name) or `api` (typed by a user, never overwritten).
+    public var nameSource: String?
+    public var profileName: String?
     public var ownerId: UUID?
     public var tags: [String]
+    /// First source: business number/account, campaign, ad referral, quick-reply payload.
+    public var source: JSONValue?
     public var optedOut: Bool
+    public var optedOutAt: Date?
+    public var version: Int
     public var createdAt: Date
+    public var updatedAt: Date
 
     enum CodingKeys: String, CodingKey {
         case id, phone
         case waId = "wa_id"
         case userId = "user_id"
         case name
+        case nameSource = "name_source"
+        case profileName = "profile_name"
         case ownerId = "owner_id"
-        case tags
+        case tags, source
         case optedOut = "opted_out"
+        case optedOutAt = "opted_out_at"
+        case version
         case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
+    /// The row as JSON, for the audit log's before/after.
+    public var json: JSONValue {
+        get throws { try JSONCoding.decoder().decode(JSONValue.self, from: try JSONCoding.encoder().encode(self)) }
+    }
+}
+
+/// What the find-or-create of one WhatsApp sender returns.
+public struct MatchedContact: Sendable, Equatable {
+    public var id: UUID
+    public var created: Bool
+    public var version: Int
+    public var name: String?
+    public var ownerId: UUID?
+    public var optedOut: Bool
+    /// The name changed through this call (the profile name of a contact whose name is WhatsApp's).
+    public var nameChanged: Bool
+
+    public init(
+        id: UUID, created: Bool, version: Int, name: String?, ownerId: UUID?, optedOut: Bool, nameChanged: Bool
+    ) {
+        self.id = id
+        self.created = created
+        self.version = version
+        self.name = name
+        self.ownerId = ownerId
+        self.optedOut = optedOut
+        self.nameChanged = nameChanged
+    }
+}
+
+/// One sender as the matcher sees it.
+public struct ContactIdentity: Sendable {
+    public var waId: String?
+    public var userId: String?
+    public var profileName: String?
+    /// Where the contact came from, kept only when this creates the contact.
+    public var source: JSONValue?
+
+    public init(waId: String?, userId: String?, profileName: String?, source: JSONValue? = nil) {
+        self.waId = waId
+        self.userId = userId
+        self.profileName = profileName
+        self.source = source
     }
 }
 
 public enum ContactStore {
-    /// Find-or-create by `wa_id` (else by the business-scoped `user_id`), race-free: the unique
-    /// index decides, concurrent workers converge on one row. WhatsApp's profile name fills
-    /// `name` only while the contact has none, so a name a user typed is never overwritten.
+    /// Find-or-create one contact (the sender uses it for recipients). See `matchMany`.
+    @discardableResult
     public static func upsertFromWhatsApp(
         waId: String?, userId: String?, profileName: String?, on conn: PostgresConnection, logger: Logger
     ) async throws -> UUID {
-        let phone = waId.map { "+" + $0 }
-        let rows: PostgresRowSequence
-        if let waId {
-            rows = try await conn.query(
-                """
-                INSERT INTO contacts (phone, wa_id, user_id, profile_name, name)
-                VALUES (\(phone), \(waId), \(userId), \(profileName), \(profileName))
-                ON CONFLICT (wa_id) DO UPDATE SET
-                    profile_name = COALESCE(EXCLUDED.profile_name, contacts.profile_name),
-                    name = COALESCE(contacts.name, EXCLUDED.profile_name),
-                    user_id = COALESCE(contacts.user_id, EXCLUDED.user_id),
-                    updated_at = now()
-                RETURNING id
-                """, logger: logger)
-        } else if let userId {
-            rows = try await conn.query(
-                """
-                INSERT INTO contacts (user_id, profile_name, name)
-                VALUES (\(userId), \(profileName), \(profileName))
-                ON CONFLICT (user_id) DO UPDATE SET
-                    profile_name = COALESCE(EXCLUDED.profile_name, contacts.profile_name),
-                    name = COALESCE(contacts.name, EXCLUDED.profile_name), updated_at = now()
-                RETURNING id
-                """, logger: logger)
-        } else {
-            throw StorageError.invalid("a WhatsApp contact needs a wa_id or a user_id")
+        let identity = ContactIdentity(waId: waId, userId: userId, profileName: profileName)
+        guard let match = try await matchMany([identity], fromCustomer: false, on: conn, logger: logger).first
+        else { throw StorageError.invalid("contact upsert returned no row") }
+        return match.id
+    }
+
+    /// Find-or-create contacts, race-free: the unique `match_key` (else `user_id`) decides, and
+    /// concurrent workers converge on one row; the row stays locked until the transaction ends,
+    /// which serializes all later per-contact work (leads, conversations) of concurrent batches.
+    /// Keys are upserted in sorted order so two batches never lock two contacts in opposite order.
+    ///
+    /// `fromCustomer`: the identity came from the customer's own message, so its wa_id is how
+    /// WhatsApp knows them now and replaces the stored one (a recipient's number as we typed it
+    /// does not). A profile name given is current; a source given is kept if it is the first.
+    /// Returns one result per identity, in order.
+    public static func matchMany(
+        _ identities: [ContactIdentity], fromCustomer: Bool, on conn: PostgresConnection, logger: Logger
+    ) async throws -> [MatchedContact] {
+        var byKey: [String: (key: ContactMatchKey, waId: String, identity: ContactIdentity)] = [:]
+        for identity in identities {
+            guard let waId = identity.waId else { continue }
+            let key = ContactMatchKey(waId: waId)
+            let previous = byKey[key.key]?.identity
+            var merged = identity
+            // One row per key (ON CONFLICT DO UPDATE may not touch a row twice): the latest wins.
+            merged.userId = identity.userId ?? previous?.userId
+            merged.profileName = identity.profileName ?? previous?.profileName
+            merged.source = previous?.source ?? identity.source
+            byKey[key.key] = (key, waId, merged)
         }
-        for try await id in rows.decode(UUID.self) { return id }
+        var results: [String: MatchedContact] = [:]
+        if !byKey.isEmpty {
+            let keys = byKey.keys.sorted()
+            try await attachNumbersToUsernameContacts(keys.compactMap { byKey[$0] }, on: conn, logger: logger)
+            results = try await upsertByKey(
+                keys.compactMap { byKey[$0] }, fromCustomer: fromCustomer, on: conn, logger: logger)
+        }
+        var out: [MatchedContact] = []
+        for identity in identities {
+            if let waId = identity.waId {
+                guard let match = results[ContactMatchKey(waId: waId).key] else {
+                    throw StorageError.invalid("contact upsert returned no row for a wa_id")
+                }
+                out.append(match)
+            } else if let userId = identity.userId {
+                out.append(
+                    try await upsertByUserId(
+                        userId, profileName: identity.profileName, source: identity.source, on: conn, logger: logger))
+            } else {
+                throw StorageError.invalid("a WhatsApp contact needs a wa_id or a user_id")
+            }
+        }
+        return out
+    }
+
+    /// A username-only contact (BSUID, no number) that now writes with a number gets that number,
+    /// unless another contact already has it.
+    static func attachNumbersToUsernameContacts(
+        _ rows: [(key: ContactMatchKey, waId: String, identity: ContactIdentity)], on conn: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        let withUser = rows.filter { $0.identity.userId != nil }
+        guard !withUser.isEmpty else { return }
+        try await conn.query(
+            """
+            UPDATE contacts c SET match_key = t.k, phone = NULLIF(t.p, ''), wa_id = t.w, updated_at = now()
+            FROM unnest(\(withUser.map(\.key.key))::text[], \(withUser.map { $0.key.phone ?? "" })::text[],
+                        \(withUser.map(\.waId))::text[], \(withUser.map { $0.identity.userId ?? "" })::text[])
+                AS t(k, p, w, u)
+            WHERE c.user_id = t.u AND c.match_key IS NULL
+              AND NOT EXISTS (SELECT 1 FROM contacts x WHERE x.match_key = t.k)
+            """, logger: logger)
+    }
+
+    static func upsertByKey(
+        _ rows: [(key: ContactMatchKey, waId: String, identity: ContactIdentity)], fromCustomer: Bool,
+        on conn: PostgresConnection, logger: Logger
+    ) async throws -> [String: MatchedContact] {
+        let keys = rows.map(\.key.key)
+        // The version before this statement tells whether it changed the name.
+        var before: [String: Int] = [:]
+        let prior = try await conn.query(
+            "SELECT match_key, version FROM contacts WHERE match_key = ANY(\(keys))", logger: logger)
+        for try await (key, version) in prior.decode((String, Int).self) { before[key] = version }
+        // PostgresNIO binds no arrays of optionals: "" stands for NULL (NULLIF below).
+        let phones = rows.map { $0.key.phone ?? "" }
+        let waIds = rows.map(\.waId)
+        let userIds = rows.map { $0.identity.userId ?? "" }
+        let names = rows.map { $0.identity.profileName ?? "" }
+        let sources = try rows.map { row in
+            try row.identity.source.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) } ?? ""
+        }
+        // A user_id another contact already holds is left off (one BSUID, one contact); the wa_id
+        // of an existing contact moves to the form the customer wrote from, never to a recipient's.
+        let result = try await conn.query(
+            """
+            INSERT INTO contacts (match_key, phone, wa_id, user_id, profile_name, name, name_source, source)
+            SELECT k, NULLIF(p, ''), w,
+                   CASE WHEN u = '' OR EXISTS (SELECT 1 FROM contacts x WHERE x.user_id = t.u) THEN NULL ELSE u END,
+                   NULLIF(n, ''), NULLIF(n, ''), CASE WHEN n = '' THEN NULL ELSE 'whatsapp' END, NULLIF(s, '')::jsonb
+            FROM unnest(\(keys)::text[], \(phones)::text[], \(waIds)::text[], \(userIds)::text[], \(names)::text[],
+                        \(sources)::text[]) AS t(k, p, w, u, n, s)
+            ORDER BY k
+            ON CONFLICT (match_key) DO UPDATE SET
+                wa_id = CASE WHEN \(fromCustomer) THEN EXCLUDED.wa_id ELSE COALESCE(contacts.wa_id, EXCLUDED.wa_id) END,
+                phone = COALESCE(contacts.phone, EXCLUDED.phone),
+                profile_name = COALESCE(EXCLUDED.profile_name, contacts.profile_name),
+                name = CASE WHEN contacts.name_source = 'api' THEN contacts.name
+                            ELSE COALESCE(EXCLUDED.profile_name, contacts.name) END,
+                name_source = CASE WHEN contacts.name_source = 'api' THEN 'api'
+                                   WHEN EXCLUDED.profile_name IS NOT NULL THEN 'whatsapp'
+                                   ELSE contacts.name_source END,
+                user_id = COALESCE(contacts.user_id, EXCLUDED.user_id),
+                source = COALESCE(contacts.source, EXCLUDED.source),
+                version = contacts.version
+                    + CASE WHEN contacts.name_source IS DISTINCT FROM 'api' AND EXCLUDED.profile_name IS NOT NULL
+                                AND EXCLUDED.profile_name IS DISTINCT FROM contacts.name THEN 1 ELSE 0 END,
+                updated_at = now()
+            RETURNING match_key, id, (xmax = 0), version, name, owner_id, opted_out
+            """, logger: logger)
+        var out: [String: MatchedContact] = [:]
+        for try await (key, id, inserted, version, name, owner, optedOut) in result.decode(
+            (String, UUID, Bool, Int, String?, UUID?, Bool).self)
+        {
+            let changed = !inserted && before[key].map { version > $0 } == true
+            out[key] = MatchedContact(
+                id: id, created: inserted, version: version, name: name, ownerId: owner, optedOut: optedOut,
+                nameChanged: changed)
+        }
+        return out
+    }
+
+    /// Username-only customers (BSUID, no wa_id) are rare: one at a time.
+    static func upsertByUserId(
+        _ userId: String, profileName: String?, source: JSONValue?, on conn: PostgresConnection, logger: Logger
+    ) async throws -> MatchedContact {
+        let sourceJSON = try source.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) }
+        var before: Int?
+        for try await v in try await conn.query(
+            "SELECT version FROM contacts WHERE user_id = \(userId)", logger: logger
+        ).decode(Int.self) { before = v }
+        let rows = try await conn.query(
+            """
+            INSERT INTO contacts (user_id, profile_name, name, name_source, source)
+            VALUES (\(userId), \(profileName), \(profileName), \(profileName == nil ? nil : "whatsapp"),
+                    \(sourceJSON)::jsonb)
+            ON CONFLICT (user_id) DO UPDATE SET
+                profile_name = COALESCE(EXCLUDED.profile_name, contacts.profile_name),
+                name = CASE WHEN contacts.name_source = 'api' THEN contacts.name
+                            ELSE COALESCE(EXCLUDED.profile_name, contacts.name) END,
+                name_source = CASE WHEN contacts.name_source = 'api' THEN 'api'
+                                   WHEN EXCLUDED.profile_name IS NOT NULL THEN 'whatsapp'
+                                   ELSE contacts.name_source END,
+                source = COALESCE(contacts.source, EXCLUDED.source),
+                version = contacts.version
+                    + CASE WHEN contacts.name_source IS DISTINCT FROM 'api' AND EXCLUDED.profile_name IS NOT NULL
+                                AND EXCLUDED.profile_name IS DISTINCT FROM contacts.name THEN 1 ELSE 0 END,
+                updated_at = now()
+            RETURNING id, (xmax = 0), version, name, owner_id, opted_out
+            """, logger: logger)
+        for try await (id, inserted, version, name, owner, optedOut) in rows.decode(
+            (UUID, Bool, Int, String?, UUID?, Bool).self)
+        {
+            return MatchedContact(
+                id: id, created: inserted, version: version, name: name, ownerId: owner, optedOut: optedOut,
+                nameChanged: !inserted && before.map { version > $0 } == true)
+        }
         throw StorageError.invalid("contact upsert returned no row")
     }
 
-    /// The batch form of `upsertFromWhatsApp` for contacts with a wa_id: one statement for
-    /// the whole batch, in wa_id order so concurrent workers lock rows in the same order.
-    /// Returns wa_id → contact id.
-    public static func upsertMany(
-        _ contacts: [(waId: String, userId: String?, profileName: String?)], on conn: PostgresConnection,
-        logger: Logger
-    ) async throws -> [String: UUID] {
-        // One row per wa_id (ON CONFLICT DO UPDATE may not touch a row twice); the latest profile wins.
-        var byWaId: [String: (userId: String?, profileName: String?)] = [:]
-        for c in contacts {
-            let previous = byWaId[c.waId]
-            byWaId[c.waId] = (c.userId ?? previous?.userId, c.profileName ?? previous?.profileName)
-        }
-        let waIds = byWaId.keys.sorted()
-        guard !waIds.isEmpty else { return [:] }
-        let phones = waIds.map { "+" + $0 }
-        // PostgresNIO binds no arrays of optionals: "" stands for NULL (NULLIF below).
-        let userIds = waIds.map { byWaId[$0]?.userId ?? "" }
-        let names = waIds.map { byWaId[$0]?.profileName ?? "" }
-        let rows = try await conn.query(
-            """
-            INSERT INTO contacts (phone, wa_id, user_id, profile_name, name)
-            SELECT p, w, NULLIF(u, ''), NULLIF(n, ''), NULLIF(n, '') FROM unnest(\(phones)::text[], \(waIds)::text[], \(userIds)::text[], \(names)::text[])
-                AS t(p, w, u, n)
-            ORDER BY w
-            ON CONFLICT (wa_id) DO UPDATE SET
-                profile_name = COALESCE(EXCLUDED.profile_name, contacts.profile_name),
-                name = COALESCE(contacts.name, EXCLUDED.profile_name),
-                user_id = COALESCE(contacts.user_id, EXCLUDED.user_id),
-                updated_at = now()
-            RETURNING wa_id, id
-            """, logger: logger)
-        var ids: [String: UUID] = [:]
-        for try await (waId, id) in rows.decode((String, UUID).self) { ids[waId] = id }
-        return ids
-    }
+    static let columns = """
+        id, phone, wa_id, user_id, name, name_source, profile_name, owner_id, tags, source::text, opted_out,
+        opted_out_at, version, created_at, updated_at
+        """
 
-    static let columns = "id, phone, wa_id, user_id, name, owner_id, tags, opted_out, created_at"
-
-    public static func find(phoneE164: String, on client: PostgresClient, logger: Logger) async throws -> [ContactRow] {
+    /// Contacts whose WhatsApp number is any variant of `key` (one at most).
+    public static func find(matchKey: String, on client: PostgresClient, logger: Logger) async throws -> [ContactRow] {
         let rows = try await client.query(
-            "SELECT \(unescaped: columns) FROM contacts WHERE phone = \(phoneE164)", logger: logger)
+            "SELECT \(unescaped: columns) FROM contacts WHERE match_key = \(matchKey)", logger: logger)
         return try await decode(rows)
     }
 
     public static func decode(_ rows: PostgresRowSequence) async throws -> [ContactRow] {
         var out: [ContactRow] = []
-        for try await (id, phone, waId, userId, name, owner, tags, optedOut, createdAt) in rows.decode(
-            (UUID, String?, String?, String?, String?, UUID?, [String], Bool, Date).self)
-        {
-            out.append(
-                ContactRow(
-                    id: id, phone: phone, waId: waId, userId: userId, name: name, ownerId: owner, tags: tags,
-                    optedOut: optedOut, createdAt: createdAt))
-        }
+        for try await row in rows { out.append(try await decode(row)) }
         return out
     }
 }

@@ -68,15 +68,17 @@ public enum MessageStore {
 
     /// The batch form of `insertInbound`: one statement for many messages (ON CONFLICT on the
     /// wamid keeps redeliveries harmless). `contactIds[i]` belongs to `messages[i]`. PostgresNIO
-    /// binds no arrays of optionals, so "" stands for NULL in the optional columns.
+    /// binds no arrays of optionals, so "" stands for NULL in the optional columns. Returns the
+    /// wamids that were new (the CRM acts on those only, so a redelivery changes nothing).
+    @discardableResult
     public static func insertInboundMany(
         _ messages: [InboundMessage], contactIds: [UUID], on conn: PostgresConnection, logger: Logger
-    ) async throws {
-        guard !messages.isEmpty else { return }
+    ) async throws -> Set<String> {
+        guard !messages.isEmpty else { return [] }
         let encoder = JSONCoding.encoder()
         let contents = try messages.map { String(decoding: try encoder.encode($0.content), as: UTF8.self) }
         let details = try messages.map { String(decoding: try encoder.encode($0.details), as: UTF8.self) }
-        try await conn.query(
+        let rows = try await conn.query(
             """
             INSERT INTO messages (wamid, direction, contact_id, waba_id, phone_number_id, counterpart_wa_id, type,
                                   text, content, details, context_wamid, meta_timestamp, received_at)
@@ -89,7 +91,11 @@ public enum MessageStore {
                         \(messages.map(\.timestamp))::timestamptz[], \(messages.map(\.receivedAt))::timestamptz[])
                 AS t(w, c, wb, pn, cw, ty, tx, co, de, cx, ts, ra)
             ON CONFLICT (wamid) DO NOTHING
+            RETURNING wamid
             """, logger: logger)
+        var inserted = Set<String>()
+        for try await wamid in rows.decode(String.self) { inserted.insert(wamid) }
+        return inserted
     }
 
     /// An outbound message as accepted by the Cloud API. Statuses that raced ahead of this

@@ -61,23 +61,31 @@ public enum OutboundWebhookStore {
         return try await decode(rows).first
     }
 
-    /// Newest first; `before` is the `created_at`/id keyset cursor of the previous page.
+    /// Newest first, after the keyset cursor of the previous page; also returns the cursor
+    /// of this page's last row.
     public static func list(
-        before: (Date, UUID)?, limit: Int, on client: PostgresClient, logger: Logger
-    ) async throws -> [OutboundWebhookRow] {
-        let rows: PostgresRowSequence
-        if let (at, id) = before {
-            rows = try await client.query(
-                """
-                SELECT \(unescaped: columns) FROM outbound_webhooks WHERE (created_at, id) < (\(at), \(id))
-                ORDER BY created_at DESC, id DESC LIMIT \(limit)
-                """, logger: logger)
-        } else {
-            rows = try await client.query(
-                "SELECT \(unescaped: columns) FROM outbound_webhooks ORDER BY created_at DESC, id DESC LIMIT \(limit)",
-                logger: logger)
+        after cursor: KeysetCursor?, limit: Int, on client: PostgresClient, logger: Logger
+    ) async throws -> (rows: [OutboundWebhookRow], last: KeysetCursor?) {
+        let rows = try await client.query(
+            """
+            SELECT \(unescaped: columns), (extract(epoch FROM created_at) * 1000000)::bigint
+            FROM outbound_webhooks
+            WHERE (\(cursor?.micros)::bigint IS NULL
+                   OR ((extract(epoch FROM created_at) * 1000000)::bigint, id) < (\(cursor?.micros), \(cursor?.id)))
+            ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            """, logger: logger)
+        var out: [OutboundWebhookRow] = []
+        var last: KeysetCursor?
+        for try await (id, url, events, active, description, created, updated, micros) in rows.decode(
+            (UUID, String, [String], Bool, String?, Date, Date, Int64).self)
+        {
+            out.append(
+                OutboundWebhookRow(
+                    id: id, url: url, events: events, active: active, description: description, createdAt: created,
+                    updatedAt: updated))
+            last = KeysetCursor(micros: micros, id: id)
         }
-        return try await decode(rows)
+        return (out, last)
     }
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [OutboundWebhookRow] {

@@ -1,29 +1,186 @@
+import Foundation
 import Hummingbird
+import Kafka
 import Logging
 import PostgresNIO
+import ServiceKit
 import Storage
 import WireModels
 
-/// `GET /api/v1/contacts?phone=` (phone in any common format: +55 11 98765-4321, 0055…, digits).
+/// `GET /api/v1/contacts?phone=&owner_id=&q=`, `GET/PATCH /api/v1/contacts/{id}` and
+/// `GET /api/v1/contacts/{id}/timeline`. Agents reach only their own contacts (others are 404).
 struct ContactsController: Sendable {
     let auth: Authenticator
     let postgres: PostgresClient
+    let publisher: ActivityPublisher
     let logger: Logger
 
     func add(to group: RouterGroup<some RequestContext>) {
         group.get("contacts") { request, _ in try await self.list(request) }
+        group.get("contacts/:id") { request, context in
+            let principal = try await self.auth.require(request)
+            let id = try pathId(context, "contact")
+            let contact = try await self.postgres.withConnection { conn in
+                try await ContactStore.get(id: id, scope: principal.scope, on: conn, logger: self.logger)
+            }
+            guard let contact else { throw APIError(.notFound, "not_found", "no contact with this id") }
+            return try json(contact)
+        }
+        group.patch("contacts/:id") { request, context in
+            try await self.patch(request, id: try pathId(context, "contact"))
+        }
+        group.get("contacts/:id/timeline") { request, context in
+            try await self.timeline(request, id: try pathId(context, "contact"))
+        }
     }
 
     func list(_ request: Request) async throws -> Response {
-        _ = try await auth.require(request)
-        guard let raw = request.uri.queryParameters["phone"].map(String.init) else {
-            throw APIError(.badRequest, "validation_failed", "phone: required (other filters are not supported yet)")
+        let principal = try await auth.require(request)
+        let q = request.uri.queryParameters
+        var problems: [String] = []
+        let page = KeysetPage(request, problems: &problems)
+        var filter = ContactFilter()
+        if let raw = q["phone"].map(String.init) {
+            // Any format the parser reads, matched through WhatsApp's variant key; a bare wa_id the
+            // parser rejects still finds a contact keyed on its digits.
+            if let key = ContactMatchKey(typed: raw) {
+                filter.matchKey = key.key
+            } else if let digits = PhoneNumber.digits(raw) {
+                filter.matchKey = ContactMatchKey(waId: digits).key
+            } else {
+                problems.append("phone: '\(raw)' is not a valid international phone number")
+            }
         }
-        guard let phone = PhoneNumber.e164(raw) else {
-            throw APIError(
-                .badRequest, "validation_failed", "phone: '\(raw)' is not a valid international phone number")
+        filter.ownerId = uuidParameter(request, "owner_id", problems: &problems)
+        filter.query = q["q"].map(String.init)
+        if let text = filter.query, text.count > 200 { problems.append("q: at most 200 characters") }
+        guard problems.isEmpty else { throw validationFailed(problems) }
+        let result = try await ContactStore.list(
+            filter, scope: principal.scope, after: page.cursor, limit: page.limit, on: postgres, logger: logger)
+        return try json(Page(items: result.items, nextCursor: result.next?.text))
+    }
+
+    static let editable: Set<String> = ["name", "owner_id", "tags", "opted_out"]
+
+    func patch(_ request: Request, id: UUID) async throws -> Response {
+        let principal = try await auth.require(request)
+        let body = try await PatchBody.read(request)
+        var problems = body.unknownFields(allowed: Self.editable)
+        var name = ContactStore.NameChange.keep
+        switch body.fields["name"] {
+        case nil: break
+        case .null: name = .clear
+        case .string(let s) where !s.trimmingCharacters(in: .whitespaces).isEmpty && s.count <= 200:
+            name = .set(s.trimmingCharacters(in: .whitespaces))
+        default: problems.append("name: a non-empty string of at most 200 characters, or null")
         }
-        let contacts = try await ContactStore.find(phoneE164: phone, on: postgres, logger: logger)
-        return try json(Page(items: contacts, nextCursor: nil))
+        let owner = body.ownerId(problems: &problems)
+        if let newOwner = owner ?? nil, !(try await activeUser(newOwner)) {
+            problems.append("owner_id: no active user with this id")
+        }
+        var tags: [String]?
+        if let value = body.fields["tags"] {
+            let strings = value.arrayValue.compactMap { v -> String? in
+                if case .string(let s) = v { return s.trimmingCharacters(in: .whitespaces) }
+                return nil
+            }
+            if case .array(let a) = value, strings.count == a.count, a.count <= 50,
+                strings.allSatisfy({ !$0.isEmpty && $0.count <= 64 })
+            {
+                var seen = Set<String>()
+                tags = strings.filter { seen.insert($0).inserted }
+            } else {
+                problems.append("tags: an array of at most 50 non-empty strings of at most 64 characters")
+            }
+        }
+        var optedOut: Bool?
+        if let value = body.fields["opted_out"] {
+            if let b = value.boolValue { optedOut = b } else { problems.append("opted_out: true or false") }
+        }
+        guard problems.isEmpty else { throw validationFailed(problems) }
+        if principal.scope != .all, let newOwner = owner, newOwner != principal.userId {
+            throw APIError(.forbidden, "forbidden", "an agent cannot give a contact to another owner")
+        }
+
+        let (contact, outbox) = try await postgres.transaction(logger: logger) { conn in
+            guard
+                let before = try await ContactStore.get(
+                    id: id, scope: principal.scope, on: conn, lock: true, logger: logger)
+            else { throw APIError(.notFound, "not_found", "no contact with this id") }
+            var outbox = ActivityOutbox(conn: conn, logger: logger, actor: principal.actor)
+            var after = try await ContactStore.update(
+                id: id, name: name, ownerId: owner ?? before.ownerId, tags: tags ?? before.tags, on: conn,
+                logger: logger)
+            if let optedOut, optedOut != before.optedOut,
+                let change = try await ConsentStore.record(
+                    contactId: id, optedOut: optedOut, how: "api", detail: nil, wamid: nil, sourceEventId: nil,
+                    actor: principal.actor, at: .now, on: conn, logger: logger)
+            {
+                after = try await ContactStore.get(id: id, scope: .all, on: conn, logger: logger) ?? after
+                try await outbox.add(
+                    optedOut ? "contact.opted_out" : "contact.opted_in", entity: "contact", id: id, contact: id,
+                    version: after.version,
+                    data: .object([
+                        "opted_out": .bool(optedOut), "how": .string("api"),
+                        "ledger_id": .number(Double(change.ledgerId)),
+                    ]))
+            }
+            var changed: [String: JSONValue] = [:]
+            if after.name != before.name || after.nameSource != before.nameSource {
+                changed["name"] = after.name.map(JSONValue.string) ?? .null
+            }
+            if after.tags != before.tags { changed["tags"] = .array(after.tags.map(JSONValue.string)) }
+            if after.ownerId != before.ownerId {
+                let ownerValue = after.ownerId.map { JSONValue.string($0.uuidString) } ?? .null
+                changed["owner_id"] = ownerValue
+                try await outbox.add(
+                    "contact.owner_changed", entity: "contact", id: id, contact: id, version: after.version,
+                    data: .object([
+                        "owner_id": ownerValue,
+                        "previous_owner_id": before.ownerId.map { .string($0.uuidString) } ?? .null,
+                    ]))
+            }
+            if !changed.isEmpty {
+                try await outbox.add(
+                    "contact.updated", entity: "contact", id: id, contact: id, version: after.version,
+                    data: .object(changed))
+            }
+            try await AuditStore.record(
+                actor: principal.actor, action: "contact.update", entity: "contact", entityId: id.uuidString,
+                before: try before.json, after: try after.json, on: conn, logger: logger)
+            return (after, outbox.ids)
+        }
+        try? await publisher.publish(ids: outbox)  // the relay publishes it if the broker is down now
+        return try json(contact)
+    }
+
+    func timeline(_ request: Request, id: UUID) async throws -> Response {
+        let principal = try await auth.require(request)
+        var problems: [String] = []
+        var limit = 50
+        var offset = 0
+        let q = request.uri.queryParameters
+        if let raw = q["limit"] {
+            if let n = Int(raw), (1...500).contains(n) { limit = n } else { problems.append("limit: 1 to 500") }
+        }
+        if let raw = q["cursor"] {
+            if let n = Int(raw), n >= 0 {
+                offset = n
+            } else {
+                problems.append("cursor: not a cursor from a previous page")
+            }
+        }
+        guard problems.isEmpty else { throw validationFailed(problems) }
+        let items = try await postgres.withConnection { conn in
+            guard try await ContactStore.get(id: id, scope: principal.scope, on: conn, logger: logger) != nil else {
+                throw APIError(.notFound, "not_found", "no contact with this id")
+            }
+            return try await TimelineStore.items(contactId: id, offset: offset, limit: limit, on: conn, logger: logger)
+        }
+        return try json(Page(items: items, nextCursor: items.count == limit ? String(offset + limit) : nil))
+    }
+
+    func activeUser(_ id: UUID) async throws -> Bool {
+        try await postgres.withConnection { conn in try await UserLookup.isActive(id, on: conn, logger: logger) }
     }
 }

@@ -87,14 +87,13 @@ struct OutboundWebhooksController: Sendable {
     func list(_ request: Request) async throws -> Response {
         _ = try await requireRole(request, ["admin", "manager"])
         var problems: [String] = []
-        let page = ListPage(request, problems: &problems, cursor: KeysetCursor.init(opaque:))
+        let page = ListPage(request, problems: &problems, cursor: { KeysetCursor($0) })
         guard problems.isEmpty else {
             throw APIError(.badRequest, "validation_failed", problems.joined(separator: "; "))
         }
-        let rows = try await OutboundWebhookStore.list(
-            before: page.cursor.map { ($0.at, $0.id) }, limit: page.limit, on: postgres, logger: logger)
-        let next = rows.count == page.limit ? rows.last.map { KeysetCursor(at: $0.createdAt, id: $0.id).opaque } : nil
-        return try json(Page(items: rows, nextCursor: next))
+        let (rows, last) = try await OutboundWebhookStore.list(
+            after: page.cursor, limit: page.limit, on: postgres, logger: logger)
+        return try json(Page(items: rows, nextCursor: rows.count == page.limit ? last?.text : nil))
     }
 
     func deliveries(_ request: Request, id raw: String) async throws -> Response {
@@ -197,32 +196,6 @@ struct OutboundWebhooksController: Sendable {
             throw APIError(.forbidden, "forbidden", "the \(principal.role) role may not do this")
         }
         return principal
-    }
-}
-
-/// An opaque keyset cursor over (created_at, id), for lists ordered newest first.
-struct KeysetCursor {
-    var at: Date
-    var id: UUID
-
-    init(at: Date, id: UUID) {
-        self.at = at
-        self.id = id
-    }
-
-    init?(opaque: String) {
-        guard let data = Data(base64Encoded: opaque), let text = String(data: data, encoding: .utf8) else { return nil }
-        let parts = text.split(separator: "|")
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
-            return nil
-        }
-        self.at = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
-        self.id = id
-    }
-
-    var opaque: String {
-        let micros = Int64((at.timeIntervalSince1970 * 1_000_000).rounded())
-        return Data("\(micros)|\(id.uuidString)".utf8).base64EncodedString()
     }
 }
 

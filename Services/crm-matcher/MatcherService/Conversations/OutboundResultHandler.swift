@@ -1,0 +1,56 @@
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import ServiceKit
+import Storage
+import WireModels
+
+/// `wa.outbound.result` → the first response of a conversation. The sender commits the outbound
+/// message row (contact, business number, time) before it publishes the result, so the row is
+/// there to read. Campaign messages are broadcasts, not answers, and are left out. Idempotent:
+/// only a conversation without a first response is updated.
+public struct OutboundResultHandler: RecordBatchHandler {
+    let context: WorkerContext
+    let publisher: ActivityPublisher
+
+    public init(context: WorkerContext) {
+        self.context = context
+        publisher = ActivityPublisher(context: context)
+    }
+
+    public func handle(_ records: [KafkaRecord]) async throws {
+        let wamids = try records.compactMap { record -> String? in
+            let result = try EventEnvelope<OutboundResult>.decode(record.value).payload
+            return result.state == "sent" ? result.wamid : nil
+        }
+        guard !wamids.isEmpty else { return }
+        let logger = context.logger
+        let outbox = try await context.postgres.withTransaction(logger: logger) { conn in
+            var outbox = ActivityOutbox(conn: conn, logger: logger)
+            let rows = try await conn.query(
+                """
+                SELECT wamid, contact_id, phone_number_id, created_at FROM messages
+                WHERE wamid = ANY(\(wamids)) AND direction = 'outbound' AND campaign_id IS NULL
+                  AND contact_id IS NOT NULL AND phone_number_id IS NOT NULL
+                ORDER BY created_at
+                """, logger: logger)
+            var sent: [(String, UUID, String, Date)] = []
+            for try await row in rows.decode((String, UUID, String, Date).self) { sent.append(row) }
+            for (wamid, contact, number, at) in sent {
+                guard
+                    let answered = try await ConversationStore.recordOutbound(
+                        contactId: contact, phoneNumberId: number, wamid: wamid, at: at, on: conn, logger: logger)
+                else { continue }
+                try await outbox.add(
+                    "conversation.first_response", "conversation", answered.id, contact: contact, version: 2, at: at,
+                    data: [
+                        "wamid": .string(wamid), "first_response_at": .string(RFC3339.string(from: at)),
+                        "seconds": .number(max(0, at.timeIntervalSince(answered.openedAt)).rounded()),
+                    ])
+            }
+            return outbox.ids
+        }
+        try await publisher.publish(ids: outbox)
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Storage
+import WireModels
+
+/// The CRM side of a batch of inbound messages, in one transaction: find or create each
+/// sender's contact, store the messages, then for each message stored for the first time apply
+/// number changes, opt-out/opt-in keywords, leads and conversations. Every change is written to
+/// the activity outbox; the returned outbox ids are published after the commit. A redelivered
+/// message is no longer new, so it changes nothing and yields no event.
+public struct InboundProcessor: Sendable {
+    let settings: MatcherSettings
+    let router: any LeadRouter
+
+    public init(settings: MatcherSettings, router: any LeadRouter = StickyOwnerRouter()) {
+        self.settings = settings
+        self.router = router
+    }
+
+    /// Types that never open a lead: they react to or change earlier messages.
+    static let notEnquiries: Set<String> = ["system", "reaction", "revoke", "edit"]
+
+    public func process(_ messages: [InboundMessage], on conn: PostgresConnection, logger: Logger) async throws
+        -> [Int64]
+    {
+        guard !messages.isEmpty else { return [] }
+        var outbox = ActivityOutbox(conn: conn, logger: logger)
+        let attribution = try await SourceAttribution.load(for: messages, on: conn, logger: logger)
+
+        // System messages come from the old number of someone who may have moved already.
+        let senders = messages.filter { $0.type != "system" }
+        let matched = try await ContactStore.matchMany(
+            senders.map {
+                ContactIdentity(
+                    waId: $0.waId, userId: $0.userId, profileName: $0.profileName, source: attribution.source(of: $0))
+            }, fromCustomer: true, on: conn, logger: logger)
+        var contactOf: [String: MatchedContact] = [:]
+        for (m, c) in zip(senders, matched) { contactOf[m.wamid] = c }
+        for m in messages where m.type == "system" {
+            contactOf[m.wamid] = try await systemSender(m, on: conn, logger: logger)
+        }
+
+        var announced = Set<UUID>()
+        for m in messages {
+            guard let c = contactOf[m.wamid], announced.insert(c.id).inserted else { continue }
+            if c.created {
+                try await outbox.add(
+                    "contact.created", "contact", c.id, contact: c.id, version: c.version, at: m.timestamp,
+                    data: [
+                        "phone": m.waId.map { .string(ContactMatchKey(waId: $0).phone ?? "") } ?? .null,
+                        "wa_id": m.waId.map(JSONValue.string) ?? .null, "name": c.name.map(JSONValue.string) ?? .null,
+                        "source": attribution.source(of: m),
+                    ])
+            } else if c.nameChanged {
+                try await outbox.add(
+                    "contact.name_changed", "contact", c.id, contact: c.id, version: c.version, at: m.timestamp,
+                    data: ["name": c.name.map(JSONValue.string) ?? .null, "name_source": .string("whatsapp")])
+            }
+        }
+
+        let fresh = try await MessageStore.insertInboundMany(
+            messages, contactIds: messages.map { contactOf[$0.wamid]!.id }, on: conn, logger: logger)
+        for m in messages where fresh.contains(m.wamid) {
+            guard let c = contactOf[m.wamid] else { continue }
+            try await apply(m, contact: c.id, owner: c.ownerId, attribution: attribution, outbox: &outbox)
+        }
+        return outbox.ids
+    }
+
+    /// The contact a system message is about: the one on its `from` number, else the one a
+    /// redelivered number change already moved, else a new contact on that number.
+    func systemSender(_ m: InboundMessage, on conn: PostgresConnection, logger: Logger) async throws -> MatchedContact {
+        if let waId = m.waId {
+            let key = ContactMatchKey(waId: waId).key
+            let rows = try await conn.query(
+                """
+                SELECT id, version, name, owner_id, opted_out FROM contacts WHERE match_key = \(key)
+                UNION ALL
+                SELECT c.id, c.version, c.name, c.owner_id, c.opted_out FROM contact_number_changes n
+                JOIN contacts c ON c.id = n.contact_id WHERE n.wamid = \(m.wamid)
+                LIMIT 1
+                """, logger: logger)
+            for try await (id, version, name, owner, optedOut) in rows.decode((UUID, Int, String?, UUID?, Bool).self) {
+                return MatchedContact(
+                    id: id, created: false, version: version, name: name, ownerId: owner, optedOut: optedOut,
+                    nameChanged: false)
+            }
+        }
+        let identity = ContactIdentity(waId: m.waId, userId: m.userId, profileName: nil)
+        guard let c = try await ContactStore.matchMany([identity], fromCustomer: true, on: conn, logger: logger).first
+        else { throw StorageError.invalid("no contact for system message \(m.wamid)") }
+        return c
+    }
+
+    func apply(
+        _ m: InboundMessage, contact: UUID, owner: UUID?, attribution: SourceAttribution, outbox: inout ActivityOutbox
+    ) async throws {
+        let conn = outbox.conn
+        let logger = outbox.logger
+        if m.type == "system" {
+            if m.details.system?.type == "user_changed_number", let newWaId = m.details.system?.newWaId {
+                try await changeNumber(m, contact: contact, newWaId: newWaId, outbox: &outbox)
+            }
+            return
+        }
+        let keyword = ["text", "button", "interactive"].contains(m.type) ? settings.keywords.match(m.text) : nil
+        if let keyword {
+            try await consent(m, contact: contact, keyword: keyword, outbox: &outbox)
+        }
+
+        var leadId: UUID?
+        if keyword == nil, !Self.notEnquiries.contains(m.type) {
+            leadId = try await lead(for: m, contact: contact, owner: owner, attribution: attribution, outbox: &outbox)
+        }
+        let touch = try await ConversationStore.recordInbound(
+            contactId: contact, phoneNumberId: m.phoneNumberId, leadId: leadId, wamid: m.wamid, at: m.timestamp,
+            idle: settings.conversationIdle, on: conn, logger: logger)
+        if touch.opened {
+            try await outbox.add(
+                "conversation.opened", "conversation", touch.id, contact: contact, version: 1, at: m.timestamp,
+                data: [
+                    "phone_number_id": .string(m.phoneNumberId), "wamid": .string(m.wamid),
+                    "lead_id": leadId.map { .string($0.uuidString) } ?? .null,
+                ])
+        }
+    }
+
+    /// Attaches to the open lead, or asks the router whether to open one.
+    func lead(
+        for m: InboundMessage, contact: UUID, owner: UUID?, attribution: SourceAttribution, outbox: inout ActivityOutbox
+    ) async throws -> UUID? {
+        let conn = outbox.conn
+        let logger = outbox.logger
+        if let open = try await LeadStore.open(contactId: contact, on: conn, logger: logger) {
+            try await LeadStore.touch(id: open.id, at: m.timestamp, on: conn, logger: logger)
+            return open.id
+        }
+        let source = attribution.source(of: m)
+        let campaign = attribution.campaign(of: m)
+        let decision = try await router.decide(
+            LeadEnquiry(contactId: contact, contactOwnerId: owner, message: m, source: source, campaignId: campaign),
+            on: conn, logger: logger)
+        guard decision.open else {
+            logger.debug("lead not opened", metadata: ["wamid": "\(m.wamid)", "reason": "\(decision.reason)"])
+            return nil
+        }
+        guard
+            let lead = try await LeadStore.openNew(
+                contactId: contact, ownerId: decision.ownerId, stage: decision.stage, source: source,
+                campaignId: campaign, phoneNumberId: m.phoneNumberId, wamid: m.wamid, at: m.timestamp, on: conn,
+                logger: logger)
+        else {
+            // Unreachable while the contact row is locked; the unique index still has the last word.
+            return try await LeadStore.open(contactId: contact, on: conn, logger: logger)?.id
+        }
+        try await outbox.add(
+            "lead.opened", "lead", lead.id, contact: contact, version: lead.version, at: m.timestamp,
+            data: [
+                "status": .string(lead.status), "stage": .string(lead.stage),
+                "owner_id": lead.ownerId.map { .string($0.uuidString) } ?? .null, "source": source,
+                "campaign_id": campaign.map { .string($0.uuidString) } ?? .null,
+                "reason": .string(decision.reason), "wamid": .string(m.wamid),
+            ])
+        return lead.id
+    }
+
+    func consent(
+        _ m: InboundMessage, contact: UUID, keyword: ConsentKeywords.Match, outbox: inout ActivityOutbox
+    ) async throws {
+        let (optedOut, word): (Bool, String) =
+            switch keyword {
+            case .optOut(let w): (true, w)
+            case .optIn(let w): (false, w)
+            }
+        guard
+            let change = try await ConsentStore.record(
+                contactId: contact, optedOut: optedOut, how: "keyword", detail: word, wamid: m.wamid,
+                sourceEventId: "wamid:" + m.wamid, actor: "system", at: m.timestamp, on: outbox.conn,
+                logger: outbox.logger),
+            let version = change.contactVersion
+        else { return }
+        try await outbox.add(
+            optedOut ? "contact.opted_out" : "contact.opted_in", "contact", contact, contact: contact, version: version,
+            at: m.timestamp,
+            data: [
+                "opted_out": .bool(optedOut), "how": .string("keyword"), "keyword": .string(word),
+                "wamid": .string(m.wamid), "ledger_id": .number(Double(change.ledgerId)),
+            ])
+    }
+
+    func changeNumber(_ m: InboundMessage, contact: UUID, newWaId: String, outbox: inout ActivityOutbox) async throws {
+        let outcome = try await NumberChangeStore.move(
+            contactId: contact, newWaId: newWaId, wamid: m.wamid, at: m.timestamp, on: outbox.conn,
+            logger: outbox.logger)
+        switch outcome {
+        case .moved(let version, let oldPhone, let newPhone):
+            try await outbox.add(
+                "contact.number_changed", "contact", contact, contact: contact, version: version, at: m.timestamp,
+                data: [
+                    "old_phone": oldPhone.map(JSONValue.string) ?? .null,
+                    "phone": newPhone.map(JSONValue.string) ?? .null, "wa_id": .string(newWaId),
+                    "wamid": .string(m.wamid),
+                ])
+        case .conflict(let other):
+            outbox.logger.warning(
+                "number change not applied: the new number belongs to another contact",
+                metadata: ["contact_id": "\(contact)", "other_contact_id": "\(other)", "wamid": "\(m.wamid)"])
+        case .alreadyRecorded:
+            break
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceKit
+import Storage
+import WireModels
+
+/// `GET /api/v1/leads?contact_id=&status=&owner_id=` and `PATCH /api/v1/leads/{id}`
+/// (`status, stage, owner_id`). Agents reach only the leads they own (others are 404).
+struct LeadsController: Sendable {
+    let auth: Authenticator
+    let postgres: PostgresClient
+    let publisher: ActivityPublisher
+    let logger: Logger
+
+    static let statuses: Set<String> = ["open", "won", "lost"]
+    static let editable: Set<String> = ["status", "stage", "owner_id"]
+
+    func add(to group: RouterGroup<some RequestContext>) {
+        group.get("leads") { request, _ in try await self.list(request) }
+        group.get("leads/:id") { request, context in
+            let principal = try await self.auth.require(request)
+            let id = try pathId(context, "lead")
+            let lead = try await self.postgres.withConnection { conn in
+                try await LeadStore.get(id: id, scope: principal.scope, lock: false, on: conn, logger: self.logger)
+            }
+            guard let lead else { throw APIError(.notFound, "not_found", "no lead with this id") }
+            return try json(lead)
+        }
+        group.patch("leads/:id") { request, context in
+            try await self.patch(request, id: try pathId(context, "lead"))
+        }
+    }
+
+    func list(_ request: Request) async throws -> Response {
+        let principal = try await auth.require(request)
+        var problems: [String] = []
+        let page = KeysetPage(request, problems: &problems)
+        var filter = LeadFilter()
+        filter.contactId = uuidParameter(request, "contact_id", problems: &problems)
+        filter.ownerId = uuidParameter(request, "owner_id", problems: &problems)
+        if let status = request.uri.queryParameters["status"].map(String.init) {
+            if Self.statuses.contains(status) {
+                filter.status = status
+            } else {
+                problems.append("status: one of open, won, lost")
+            }
+        }
+        guard problems.isEmpty else { throw validationFailed(problems) }
+        let result = try await LeadStore.list(
+            filter, scope: principal.scope, after: page.cursor, limit: page.limit, on: postgres, logger: logger)
+        return try json(Page(items: result.items, nextCursor: result.next?.text))
+    }
+
+    func patch(_ request: Request, id: UUID) async throws -> Response {
+        let principal = try await auth.require(request)
+        let body = try await PatchBody.read(request)
+        var problems = body.unknownFields(allowed: Self.editable)
+        var status: String?
+        if let value = body.fields["status"] {
+            if case .string(let s) = value, Self.statuses.contains(s) {
+                status = s
+            } else {
+                problems.append("status: one of open, won, lost")
+            }
+        }
+        var stage: String?
+        if let value = body.fields["stage"] {
+            if case .string(let s) = value, !s.trimmingCharacters(in: .whitespaces).isEmpty, s.count <= 64 {
+                stage = s.trimmingCharacters(in: .whitespaces)
+            } else {
+                problems.append("stage: a non-empty string of at most 64 characters")
+            }
+        }
+        let owner = body.ownerId(problems: &problems)
+        if let newOwner = owner ?? nil, !(try await activeUser(newOwner)) {
+            problems.append("owner_id: no active user with this id")
+        }
+        guard problems.isEmpty else { throw validationFailed(problems) }
+        if principal.scope != .all, let newOwner = owner, newOwner != principal.userId {
+            throw APIError(.forbidden, "forbidden", "an agent cannot give a lead to another owner")
+        }
+
+        let (lead, outbox) = try await postgres.transaction(logger: logger) { conn in
+            guard
+                let before = try await LeadStore.get(
+                    id: id, scope: principal.scope, lock: true, on: conn, logger: logger)
+            else { throw APIError(.notFound, "not_found", "no lead with this id") }
+            let after: LeadRow
+            do {
+                after = try await LeadStore.update(
+                    id: id, status: status ?? before.status, stage: stage ?? before.stage,
+                    ownerId: owner ?? before.ownerId, on: conn, logger: logger)
+            } catch is LeadStore.AnotherLeadIsOpen {
+                throw APIError(.conflict, "lead_already_open", "the contact has another open lead")
+            }
+            var outbox = ActivityOutbox(conn: conn, logger: logger, actor: principal.actor)
+            func add(_ kind: String, _ data: [String: JSONValue]) async throws {
+                try await outbox.add(
+                    kind, entity: "lead", id: id, contact: after.contactId, version: after.version, data: .object(data))
+            }
+            if after.status != before.status {
+                try await add(
+                    after.status == "open" ? "lead.reopened" : "lead.closed",
+                    ["status": .string(after.status), "previous_status": .string(before.status)])
+            }
+            if after.ownerId != before.ownerId {
+                try await add(
+                    "lead.owner_changed",
+                    [
+                        "owner_id": after.ownerId.map { .string($0.uuidString) } ?? .null,
+                        "previous_owner_id": before.ownerId.map { .string($0.uuidString) } ?? .null,
+                    ])
+            }
+            if after.stage != before.stage {
+                try await add(
+                    "lead.stage_changed", ["stage": .string(after.stage), "previous_stage": .string(before.stage)])
+            }
+            try await AuditStore.record(
+                actor: principal.actor, action: "lead.update", entity: "lead", entityId: id.uuidString,
+                before: try before.json, after: try after.json, on: conn, logger: logger)
+            return (after, outbox.ids)
+        }
+        try? await publisher.publish(ids: outbox)  // the relay publishes it if the broker is down now
+        return try json(lead)
+    }
+
+    func activeUser(_ id: UUID) async throws -> Bool {
+        try await postgres.withConnection { conn in try await UserLookup.isActive(id, on: conn, logger: logger) }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import PostgresNIO
+import WireModels
+
+/// The `crm_activity` outbox. A change writes its `CRMActivity` here in the change's own
+/// transaction; after the commit the writer publishes it to `crm.activity` and marks it
+/// published (`ActivityPublisher`), and a relay publishes whatever a crash left unpublished.
+/// The event id (`kind:entity_id:version`) is unique: writing a change twice adds nothing.
+public enum ActivityStore {
+    /// Records one activity; returns its outbox id, nil when that event id was already recorded.
+    @discardableResult
+    public static func add(_ activity: CRMActivity, on conn: PostgresConnection, logger: Logger) async throws -> Int64?
+    {
+        let data = try activity.data.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) }
+        let rows = try await conn.query(
+            """
+            INSERT INTO crm_activity (event_id, kind, entity, entity_id, contact_id, version, at, actor, data)
+            VALUES (\(activity.eventId), \(activity.kind), \(activity.entity), \(activity.entityId),
+                    \(activity.contactId.flatMap(UUID.init(uuidString:))), \(activity.version), \(activity.at),
+                    \(activity.actor), \(data)::jsonb)
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING id
+            """, logger: logger)
+        for try await id in rows.decode(Int64.self) { return id }
+        return nil
+    }
+
+    /// Outbox rows not yet published: the given ids, or (ids nil) every row older than `olderThan`.
+    public static func unpublished(
+        ids: [Int64]?, olderThan: Duration = .zero, limit: Int = 500, on client: PostgresClient, logger: Logger
+    ) async throws -> [(id: Int64, activity: CRMActivity)] {
+        let rows: PostgresRowSequence
+        if let ids {
+            rows = try await client.query(
+                """
+                SELECT id, kind, entity, entity_id, contact_id, version, at, actor, data::text FROM crm_activity
+                WHERE id = ANY(\(ids)) AND published_at IS NULL ORDER BY id
+                """, logger: logger)
+        } else {
+            let seconds = Double(olderThan.components.seconds)
+            rows = try await client.query(
+                """
+                SELECT id, kind, entity, entity_id, contact_id, version, at, actor, data::text FROM crm_activity
+                WHERE published_at IS NULL AND created_at < now() - make_interval(secs => \(seconds))
+                ORDER BY id LIMIT \(limit)
+                """, logger: logger)
+        }
+        return try await decode(rows).map { ($0.id, $0.activity) }
+    }
+
+    public static func markPublished(ids: [Int64], on client: PostgresClient, logger: Logger) async throws {
+        guard !ids.isEmpty else { return }
+        try await client.query(
+            "UPDATE crm_activity SET published_at = now() WHERE id = ANY(\(ids)) AND published_at IS NULL",
+            logger: logger)
+    }
+
+    /// A contact's activity in order (the timeline reads it beside the messages).
+    public static func forContact(_ contactId: UUID, on conn: PostgresConnection, logger: Logger) async throws
+        -> [CRMActivity]
+    {
+        let rows = try await conn.query(
+            """
+            SELECT id, kind, entity, entity_id, contact_id, version, at, actor, data::text FROM crm_activity
+            WHERE contact_id = \(contactId) ORDER BY at, id
+            """, logger: logger)
+        return try await decode(rows).map(\.activity)
+    }
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [(id: Int64, activity: CRMActivity)] {
+        var out: [(id: Int64, activity: CRMActivity)] = []
+        for try await (id, kind, entity, entityId, contact, version, at, actor, data) in rows.decode(
+            (Int64, String, String, String, UUID?, Int, Date, String, String?).self)
+        {
+            let value = try data.map { try JSONCoding.decoder().decode(JSONValue.self, from: Data($0.utf8)) }
+            out.append(
+                (
+                    id,
+                    CRMActivity(
+                        kind: kind, entity: entity, entityId: entityId, contactId: contact?.uuidString,
+                        version: version, at: at, actor: actor, data: value)
+                ))
+        }
+        return out
+    }
+}
+
+/// The activity rows one transaction writes; publish `ids` after the commit.
+public struct ActivityOutbox {
+    public let conn: PostgresConnection
+    public let logger: Logger
+    /// `system` for the matcher, the user id for API changes.
+    public let actor: String
+    public private(set) var ids: [Int64] = []
+
+    public init(conn: PostgresConnection, logger: Logger, actor: String = "system") {
+        self.conn = conn
+        self.logger = logger
+        self.actor = actor
+    }
+
+    public mutating func add(
+        _ kind: String, entity: String, id: UUID, contact: UUID, version: Int, at: Date = .now, data: JSONValue
+    ) async throws {
+        let activity = CRMActivity(
+            kind: kind, entity: entity, entityId: id.uuidString, contactId: contact.uuidString, version: version,
+            at: at, actor: actor, data: data)
+        if let rowId = try await ActivityStore.add(activity, on: conn, logger: logger) { ids.append(rowId) }
+    }
+
+    public mutating func add(
+        _ kind: String, _ entity: String, _ id: UUID, contact: UUID, version: Int, at: Date,
+        data: [String: JSONValue]
+    ) async throws {
+        try await add(kind, entity: entity, id: id, contact: contact, version: version, at: at, data: .object(data))
+    }
+}

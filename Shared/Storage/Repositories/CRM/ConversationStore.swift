@@ -1,0 +1,77 @@
+import Foundation
+import PostgresNIO
+
+/// A conversation (thread) of one contact with one business number: opened by an inbound
+/// message, kept while messages keep coming within the idle window, and timed from the first
+/// inbound to the first response of ours. One current (not closed) conversation per contact
+/// and number, enforced by a partial unique index.
+public enum ConversationStore {
+    public struct Touch: Sendable, Equatable {
+        public var id: UUID
+        /// This message opened the conversation.
+        public var opened: Bool
+    }
+
+    /// Records an inbound message: extends the current conversation, or (none, or idle longer
+    /// than `idle`) closes it and opens a new one. Caller holds the contact's row lock.
+    public static func recordInbound(
+        contactId: UUID, phoneNumberId: String, leadId: UUID?, wamid: String, at: Date, idle: Duration,
+        on conn: PostgresConnection, logger: Logger
+    ) async throws -> Touch {
+        let current = try await conn.query(
+            """
+            SELECT id, GREATEST(last_inbound_at, COALESCE(last_outbound_at, last_inbound_at)) FROM conversations
+            WHERE contact_id = \(contactId) AND phone_number_id = \(phoneNumberId) AND closed_at IS NULL
+            FOR UPDATE
+            """, logger: logger)
+        var found: (UUID, Date)?
+        for try await row in current.decode((UUID, Date).self) { found = row }
+        let idleSeconds = Double(idle.components.seconds)
+        if let found {
+            let (id, lastActivity) = found
+            if at.timeIntervalSince(lastActivity) < idleSeconds {
+                try await conn.query(
+                    """
+                    UPDATE conversations SET last_inbound_at = GREATEST(last_inbound_at, \(at)),
+                        lead_id = COALESCE(\(leadId), lead_id)
+                    WHERE id = \(id)
+                    """, logger: logger)
+                return Touch(id: id, opened: false)
+            }
+            try await conn.query(
+                "UPDATE conversations SET closed_at = \(lastActivity) WHERE id = \(id)", logger: logger)
+        }
+        let inserted = try await conn.query(
+            """
+            INSERT INTO conversations (contact_id, phone_number_id, lead_id, opened_by_wamid, opened_at, last_inbound_at)
+            VALUES (\(contactId), \(phoneNumberId), \(leadId), \(wamid), \(at), \(at))
+            RETURNING id
+            """, logger: logger)
+        for try await id in inserted.decode(UUID.self) { return Touch(id: id, opened: true) }
+        throw StorageError.invalid("conversation insert returned no row")
+    }
+
+    /// Records an outbound message of ours in the contact's current conversation with that
+    /// number; the first one after the conversation opened is its first response. Returns the
+    /// conversation id when this set the first response (nil otherwise: no conversation, or
+    /// already answered, or sent before the conversation opened).
+    public static func recordOutbound(
+        contactId: UUID, phoneNumberId: String, wamid: String, at: Date, on conn: PostgresConnection, logger: Logger
+    ) async throws -> (id: UUID, openedAt: Date)? {
+        try await conn.query(
+            """
+            UPDATE conversations SET last_outbound_at = GREATEST(COALESCE(last_outbound_at, \(at)), \(at))
+            WHERE contact_id = \(contactId) AND phone_number_id = \(phoneNumberId) AND closed_at IS NULL
+              AND opened_at <= \(at)
+            """, logger: logger)
+        let rows = try await conn.query(
+            """
+            UPDATE conversations SET first_response_at = \(at), first_response_wamid = \(wamid)
+            WHERE contact_id = \(contactId) AND phone_number_id = \(phoneNumberId) AND closed_at IS NULL
+              AND first_response_at IS NULL AND opened_at <= \(at)
+            RETURNING id, opened_at
+            """, logger: logger)
+        for try await (id, opened) in rows.decode((UUID, Date).self) { return (id, opened) }
+        return nil
+    }
+}
