@@ -32,6 +32,17 @@ struct AccessAPITests {
             // Never shown again: no read endpoint returns it.
             #expect(!h.allResponseBodies.dropFirst(3).contains { $0.contains(token) })
 
+            // Listed (metadata only) for its user and for admins; not for other users.
+            let listed = try await h.call(c, .get, "/api/v1/tokens?user_id=\(agentId)", token: h.adminToken)
+            let listedIds = listed.items.compactMap { $0["id"]?.stringValue }
+            #expect(listedIds.contains(tokenId))
+            let own = try await h.call(c, .get, "/api/v1/tokens", token: token)
+            #expect(own.status == .ok)
+            #expect(own.items.allSatisfy { $0["user_id"]?.stringValue == agentId.uuidString })
+            #expect(own.items.count == 2)
+            #expect(try await h.call(c, .get, "/api/v1/tokens?all=true", token: token).status == .forbidden)
+            #expect(!h.allResponseBodies.dropFirst(3).contains { $0.contains(token) })
+
             #expect(try await h.call(c, .delete, "/api/v1/tokens/\(tokenId)", token: h.adminToken).status == .noContent)
             #expect(try await h.call(c, .get, "/api/v1/messages/wamid.X", token: token).status == .unauthorized)
 

@@ -53,6 +53,20 @@ extension TokenStore {
         return (row, token)
     }
 
+    /// Tokens of one user (or of everyone), by id; revoked and expired ones included.
+    public static func list(userId: UUID?, page: PageRequest<UUID>, on client: PostgresClient, logger: Logger)
+        async throws -> [TokenRow]
+    {
+        try await decode(
+            client.query(
+                """
+                SELECT \(unescaped: columns) FROM api_tokens
+                WHERE (\(userId)::uuid IS NULL OR user_id = \(userId))
+                  AND (\(page.after)::uuid IS NULL OR id > \(page.after))
+                ORDER BY id LIMIT \(page.limit)
+                """, logger: logger))
+    }
+
     public static func get(id: UUID, on conn: PostgresConnection, logger: Logger) async throws -> TokenRow? {
         try await decode(conn.query("SELECT \(unescaped: columns) FROM api_tokens WHERE id = \(id)", logger: logger))
             .first

@@ -6,7 +6,8 @@ import Storage
 import WireModels
 
 /// `POST /api/v1/tokens` → 201 `{id, user_id, token}` (the token is shown only here; stored
-/// hashed) and `DELETE /api/v1/tokens/{id}` (revoke). Everyone may create and revoke their
+/// hashed), `DELETE /api/v1/tokens/{id}` (revoke) and `GET /api/v1/tokens?user_id=` (the
+/// tokens' metadata, to find one to revoke). Everyone may create and revoke their
 /// own tokens; only admins may do so for another user (for anyone else such a token is
 /// out of scope: 403 to create, 404 to revoke).
 struct TokensController: Sendable {
@@ -29,10 +30,27 @@ struct TokensController: Sendable {
     }
 
     func add(to group: RouterGroup<some RequestContext>) {
+        group.get("tokens") { request, _ in try await self.list(request) }
         group.post("tokens") { request, _ in try await self.create(request) }
         group.delete("tokens/:id") { request, context in
             try await self.revoke(request, id: try uuidParameter(context, what: "token"))
         }
+    }
+
+    /// The caller's own tokens; an admin may ask for anyone's (`user_id`) or, with `all=true`, everyone's.
+    func list(_ request: Request) async throws -> Response {
+        let access = try Access(principal: try await auth.require(request))
+        var problems = Problems()
+        let list = ListPage(request, problems: &problems)
+        let page = list.uuid(&problems)
+        let q = QueryParameters(request)
+        let userId = q.uuid("user_id", &problems)
+        let all = q.oneOf("all", ["true", "false"], &problems) == "true"
+        try problems.check()
+        let owner: UUID? = all ? nil : (userId ?? access.userId)
+        if owner != access.userId { try access.require(.manageOthersTokens) }
+        let rows = try await TokenStore.list(userId: owner, page: page, on: postgres, logger: logger)
+        return try json(list.page(rows) { $0.id.uuidString })
     }
 
     func create(_ request: Request) async throws -> Response {

@@ -84,6 +84,11 @@ enum OpenAPIPaths {
                     "422": OA.errorResponse("unknown or inactive user"),
                 ]),
             APIOperation(
+                "GET", "/api/v1/tokens", tag: "tokens",
+                "token metadata (never the token): own; admins: any user's (user_id) or all (all=true)",
+                query: OA.paging + [OA.query("user_id", OA.uuid), OA.query("all", OA.bool)],
+                responses: ["200": OA.page(OA.ref("Token"))]),
+            APIOperation(
                 "DELETE", "/api/v1/tokens/{id}", tag: "tokens", "revoke a token (own: anyone; others': admin)",
                 responses: ["204": OA.empty("revoked"), "404": notFound]),
             APIOperation(
