@@ -46,6 +46,14 @@ struct AccessAPITests {
             #expect(try await h.call(c, .delete, "/api/v1/tokens/\(tokenId)", token: h.adminToken).status == .noContent)
             #expect(try await h.call(c, .get, "/api/v1/messages/wamid.X", token: token).status == .unauthorized)
 
+            // A deactivated user's tokens stop working too.
+            let (leaverId, leaver) = try await h.user(c, role: "manager", name: "Leo")
+            #expect(try await h.call(c, .get, "/api/v1/users", token: leaver).status == .ok)
+            #expect(
+                try await h.call(c, .patch, "/api/v1/users/\(leaverId)", token: h.adminToken, body: ["active": false])
+                    .status == .ok)
+            #expect(try await h.call(c, .get, "/api/v1/users", token: leaver).status == .unauthorized)
+
             let (_, expiring) = try await h.user(c, role: "manager", name: "Mia")
             #expect(try await h.call(c, .get, "/api/v1/users", token: expiring).status == .ok)
             let expiringHash = Hashing.sha256Hex(Array(expiring.utf8))
