@@ -40,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // MARK: Shared
@@ -64,6 +65,7 @@ let package = Package(
                 "WireModels",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Shared/Storage", swiftSettings: swiftSettings),
         .target(
@@ -75,6 +77,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Shared/ServiceKit", swiftSettings: swiftSettings),
     ]
@@ -124,7 +127,9 @@ let package = Package(
             .testTarget(
                 name: "IntegrationTests",
                 dependencies: [
-                    "WireModels", "Kafka", "Storage", "ServiceKit", "MatcherService",
+                    "WireModels", "Kafka", "Storage", "ServiceKit", "MatcherService", "GatewayService",
+                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                    .product(name: "Prometheus", package: "swift-prometheus"),
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "Crypto", package: "swift-crypto"),
                     .product(name: "Hummingbird", package: "hummingbird"),

@@ -5,7 +5,7 @@
 # streams the logs. Ctrl-C / SIGTERM stops everything it started.
 #
 # Overridable from the environment: CONFIG=release, CRM_BOOTSTRAP_TOKEN,
-# WHATSAPP_*, LOG_LEVEL, CRM_PG_PORT, CRM_KAFKA_PORT, CRM_GATEWAY_PORT (8080),
+# WHATSAPP_*, CRM_CONFIG_FILE, CRM_SECRET_KEY, LOG_LEVEL, CRM_PG_PORT, CRM_KAFKA_PORT, CRM_GATEWAY_PORT (8080),
 # CRM_SIMULATOR_PORT (8090), HEALTH_TIMEOUT (seconds per service, 90).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -126,6 +126,14 @@ if [[ -z ${CRM_BOOTSTRAP_TOKEN:-} ]]; then
   CRM_BOOTSTRAP_TOKEN=$(<"$TOKEN_FILE")
 fi
 export CRM_BOOTSTRAP_TOKEN
+if [[ -z ${CRM_SECRET_KEY:-} ]]; then
+  KEY_FILE="$DATA/secret-key"
+  # Encrypts account secrets at rest; kept so the stored secrets stay readable across runs.
+  [[ -s $KEY_FILE ]] || (umask 077 && head -c 32 /dev/urandom | base64 >"$KEY_FILE")
+  CRM_SECRET_KEY=$(<"$KEY_FILE")
+fi
+export CRM_SECRET_KEY
+export CRM_CONFIG_FILE=${CRM_CONFIG_FILE:-$REPO_ROOT/config/crm.example.yaml}
 export WHATSAPP_WABA_ID=${WHATSAPP_WABA_ID:-100000000000001}
 export WHATSAPP_PHONE_NUMBER_ID=${WHATSAPP_PHONE_NUMBER_ID:-100000000000002}
 export WHATSAPP_ACCESS_TOKEN=${WHATSAPP_ACCESS_TOKEN:-dev-access-token}

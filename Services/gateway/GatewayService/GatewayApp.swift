@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Kafka
 import Logging
@@ -11,7 +12,7 @@ import Storage
 public enum GatewayApp {
     public static func buildRouter(
         config: ServiceConfig, postgres: PostgresClient, producer: KafkaProducer, registry: PrometheusCollectorRegistry,
-        readiness: Readiness, logger: Logger
+        readiness: Readiness, secrets: SecretBox?, logger: Logger
     ) -> Router<BasicRequestContext> {
         let router = Router()
         AdminRoutes.add(to: router, registry: registry, readiness: readiness)
@@ -22,6 +23,12 @@ public enum GatewayApp {
             postgres: postgres, producer: producer, topics: config.topics, source: "gateway", logger: logger)
         ContactsController(auth: auth, postgres: postgres, publisher: activity, logger: logger).add(to: api)
         LeadsController(auth: auth, postgres: postgres, publisher: activity, logger: logger).add(to: api)
+        OpenAPIController().add(to: api)
+        UsersController(auth: auth, postgres: postgres, logger: logger).add(to: api)
+        TokensController(auth: auth, postgres: postgres, logger: logger).add(to: api)
+        AccountsController(auth: auth, postgres: postgres, secrets: secrets, logger: logger).add(to: api)
+        PhoneNumbersController(auth: auth, postgres: postgres, logger: logger).add(to: api)
+        AuditLogController(auth: auth, postgres: postgres, logger: logger).add(to: api)
         MessagesController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
             .add(to: api)
         FailuresController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
@@ -40,6 +47,12 @@ public enum GatewayApp {
             return l
         }()
         logger.info("starting", metadata: ["whatsapp": "\(config.whatsapp)", "kafka": "\(config.kafkaBrokers)"])
+        // A bad config file (or a secret without CRM_SECRET_KEY) stops the gateway here, with
+        // every problem listed; writing it to the database waits for PostgreSQL below.
+        let (crmConfig, secrets) = try StartupConfig.read(config, environment: ProcessInfo.processInfo.environment)
+        if config.secretKey == nil {
+            logger.notice("CRM_SECRET_KEY is not set: account secrets cannot be stored through the API or config file")
+        }
         if config.whatsapp.appSecrets.isEmpty {
             logger.warning("WHATSAPP_APP_SECRET is not set: every webhook will be rejected with 401")
         }
@@ -57,7 +70,7 @@ public enum GatewayApp {
             informational: ["postgres"])
         let router = buildRouter(
             config: config, postgres: postgres, producer: producer, registry: registry, readiness: readiness,
-            logger: logger)
+            secrets: secrets, logger: logger)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname("0.0.0.0", port: config.httpPort), serverName: "gateway"),
@@ -66,6 +79,10 @@ public enum GatewayApp {
             if let token = config.bootstrapToken {
                 try await TokenStore.ensureBootstrapAdmin(token: token, on: postgres, logger: logger)
             }
+            let summary = try await ConfigApplier.apply(crmConfig, box: secrets, on: postgres, logger: logger)
+            logger.info(
+                "configuration loaded",
+                metadata: ["file": "\(config.configFile ?? "-")", "summary": "\(summary)"])
         }
         var groupConfig = ServiceGroupConfiguration(
             services: [

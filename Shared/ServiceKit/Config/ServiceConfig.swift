@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Storage
 import WireModels
 
 /// Everything a service reads from its environment, read once at start (names: DESIGN.md).
@@ -19,6 +20,10 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
     public var consumerBatchSize: Int
     public var whatsapp: WhatsAppConfig
     public var bootstrapToken: String?
+    /// `CRM_CONFIG_FILE`: YAML with accounts, numbers, test recipients, users (ConfigFile).
+    public var configFile: String?
+    /// `CRM_SECRET_KEY`: 32 bytes, base64; encrypts account secrets at rest. Never logged.
+    public var secretKey: String?
     public var webhookMaxBodyBytes: Int
     public var webhookAckTimeoutMs: Int
     /// Test hook: SIGKILL the process after the first batch's database commit and before its
@@ -43,6 +48,8 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
         consumerBatchSize = try env.int("CONSUMER_BATCH_SIZE", default: 500)
         whatsapp = WhatsAppConfig(env: env)
         bootstrapToken = env["CRM_BOOTSTRAP_TOKEN"]
+        configFile = env["CRM_CONFIG_FILE"]
+        secretKey = env["CRM_SECRET_KEY"]
         webhookMaxBodyBytes = try env.int("WEBHOOK_MAX_BODY_BYTES", default: 1 << 20)
         webhookAckTimeoutMs = try env.int("WEBHOOK_ACK_TIMEOUT_MS", default: 5000)
         faultCrashAfterCommit = env["CRM_FAULT_CRASH_AFTER_COMMIT"] == "1"
@@ -52,6 +59,17 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
     public var description: String {
         "ServiceConfig(\(service), kafka: \(kafkaBrokers), topic prefix: '\(topics.prefix)', partitions: \(topicPartitions), "
             + "http: \(httpPort), admin: \(adminPort), \(whatsapp))"
+    }
+
+    /// The secret box for account secrets, nil without `CRM_SECRET_KEY`; a malformed key is a
+    /// start-up error (that names the variable, never its value).
+    public func secretBox() throws -> SecretBox? {
+        guard let secretKey else { return nil }
+        do {
+            return try SecretBox(base64Key: secretKey)
+        } catch {
+            throw ConfigError("\(error)")
+        }
     }
 
     static func parseProperties(_ text: String) throws -> [String: String] {

@@ -16,9 +16,11 @@ public enum Replay {
     }
 
     /// Publishes a dead-lettered record again, to its original topic with its original key
-    /// (so it keeps its place in per-key order), and marks the failure replayed.
+    /// (so it keeps its place in per-key order), and marks the failure replayed. With an
+    /// `actor` (an API user), the audit entry is written in the same transaction as the mark.
     public static func failure(
-        id: Int64, postgres: PostgresClient, producer: KafkaProducer, topics: Topics, logger: Logger
+        id: Int64, postgres: PostgresClient, producer: KafkaProducer, topics: Topics, logger: Logger,
+        actor: String? = nil
     ) async throws -> Outcome {
         guard let original = try await FailureStore.record(id: id, on: postgres, logger: logger) else {
             return .notFound
@@ -28,7 +30,17 @@ public enum Replay {
                 topic: topics.name(original.topic), key: original.key.map { Array($0.utf8) },
                 value: Array(original.payload.utf8),
                 headers: [KafkaHeader(key: replayHeader, value: Array(String(id).utf8))]))
-        try await FailureStore.markReplayed(id: id, on: postgres, logger: logger)
+        let before = try await FailureStore.get(id: id, on: postgres, logger: logger)
+        try await postgres.transaction(logger: logger) { conn in
+            try await FailureStore.markReplayed(id: id, on: conn, logger: logger)
+            if let actor {
+                try await AuditStore.record(
+                    actor: actor, action: "replay", entity: "failure", entityId: String(id),
+                    before: try before.map(JSONValue.init(encoding:)),
+                    after: try await FailureStore.get(id: id, on: conn, logger: logger).map(JSONValue.init(encoding:)),
+                    on: conn, logger: logger)
+            }
+        }
         logger.info("failure replayed", metadata: ["failure_id": "\(id)", "topic": "\(original.topic)"])
         guard let row = try await FailureStore.get(id: id, on: postgres, logger: logger) else { return .notFound }
         return .replayed(row)

@@ -119,8 +119,15 @@ public enum FailureStore {
         return nil
     }
 
-    public static func markReplayed(id: Int64, on client: PostgresClient, logger: Logger) async throws {
-        try await client.query(
+    public static func get(id: Int64, on conn: PostgresConnection, logger: Logger) async throws -> FailureRow? {
+        try await decode(
+            try await conn.query("SELECT \(unescaped: columns) FROM failures WHERE id = \(id)", logger: logger)
+        )
+        .first
+    }
+
+    public static func markReplayed(id: Int64, on conn: PostgresConnection, logger: Logger) async throws {
+        try await conn.query(
             "UPDATE failures SET state = 'replayed', replayed_at = now() WHERE id = \(id)", logger: logger)
     }
 

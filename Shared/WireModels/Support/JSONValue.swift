@@ -41,6 +41,11 @@ public enum JSONValue: Codable, Sendable, Hashable {
         }
     }
 
+    /// The JSON form of any encodable value (as the API would render it).
+    public init<T: Encodable>(encoding value: T) throws {
+        self = try JSONCoding.decoder().decode(JSONValue.self, from: JSONCoding.encoder().encode(value))
+    }
+
     public subscript(key: String) -> JSONValue? {
         if case .object(let o) = self { return o[key] }
         return nil

@@ -38,16 +38,16 @@ struct OutboundWebhooksController: Sendable {
     }
 
     func create(_ request: Request) async throws -> Response {
-        let principal = try await requireRole(request, ["admin"])
+        let access = try await auth.access(request, .writeIntegrations)
         let input = try await parse(request, creating: true)
         let generated = input.secret == nil
         let secret = input.secret ?? Self.newSecret()
         let row = try await postgres.withTransaction(logger: logger) { conn in
             let row = try await OutboundWebhookStore.create(
                 url: input.url!, events: input.events!, secret: secret, active: input.active ?? true,
-                description: input.description, createdBy: principal.userId.uuidString, on: conn, logger: logger)
+                description: input.description, createdBy: access.actor, on: conn, logger: logger)
             try await AuditStore.record(
-                actor: principal.userId.uuidString, action: "create", entity: "outbound_webhook",
+                actor: access.actor, action: "create", entity: "outbound_webhook",
                 entityId: row.id.uuidString, before: nil, after: try JSONValue(encoding: row), on: conn, logger: logger)
             return row
         }
@@ -60,7 +60,7 @@ struct OutboundWebhooksController: Sendable {
     }
 
     func update(_ request: Request, id raw: String) async throws -> Response {
-        let principal = try await requireRole(request, ["admin"])
+        let access = try await auth.access(request, .writeIntegrations)
         let id = try Self.uuid(raw)
         let input = try await parse(request, creating: false)
         let changed = try await postgres.withTransaction(logger: logger) { conn in
@@ -75,7 +75,7 @@ struct OutboundWebhooksController: Sendable {
                 after = .object(o)
             }
             try await AuditStore.record(
-                actor: principal.userId.uuidString, action: "update", entity: "outbound_webhook",
+                actor: access.actor, action: "update", entity: "outbound_webhook",
                 entityId: id.uuidString, before: try JSONValue(encoding: change.before), after: after, on: conn,
                 logger: logger)
             return change.after
@@ -85,88 +85,53 @@ struct OutboundWebhooksController: Sendable {
     }
 
     func list(_ request: Request) async throws -> Response {
-        _ = try await requireRole(request, ["admin", "manager"])
-        var problems: [String] = []
-        let page = ListPage(request, problems: &problems, cursor: { KeysetCursor($0) })
-        guard problems.isEmpty else {
-            throw APIError(.badRequest, "validation_failed", problems.joined(separator: "; "))
-        }
+        _ = try await auth.access(request, .readIntegrations)
+        var problems = Problems()
+        let page = ListPage(request, problems: &problems)
+        let cursor = page.key.flatMap { KeysetCursor($0) }
+        if page.key != nil && cursor == nil { problems.add("cursor", "not a cursor from a previous page") }
+        try problems.check()
         let (rows, last) = try await OutboundWebhookStore.list(
-            after: page.cursor, limit: page.limit, on: postgres, logger: logger)
-        return try json(Page(items: rows, nextCursor: rows.count == page.limit ? last?.text : nil))
+            after: cursor, limit: page.limit, on: postgres, logger: logger)
+        return try json(page.page(rows) { _ in last?.text ?? "" })
     }
 
     func deliveries(_ request: Request, id raw: String) async throws -> Response {
-        _ = try await requireRole(request, ["admin", "manager"])
+        _ = try await auth.access(request, .readIntegrations)
         let id = try Self.uuid(raw)
-        var problems: [String] = []
-        let page = ListPage(request, problems: &problems, cursor: { Int64($0) })
-        let state = request.uri.queryParameters["state"].map(String.init)
-        let states = ["pending", "delivering", "retrying", "delivered", "failed"]
-        if let state, !states.contains(state) { problems.append("state: one of \(states.joined(separator: ", "))") }
-        guard problems.isEmpty else {
-            throw APIError(.badRequest, "validation_failed", problems.joined(separator: "; "))
-        }
+        var problems = Problems()
+        let page = ListPage(request, problems: &problems).int64(&problems)
+        let state = QueryParameters(request).oneOf(
+            "state", ["pending", "delivering", "retrying", "delivered", "failed"], &problems)
+        try problems.check()
         guard try await OutboundWebhookStore.get(id: id, on: postgres, logger: logger) != nil else {
-            throw APIError(.notFound, "not_found", "no outbound webhook \(raw)")
+            throw APIError.notFound("no outbound webhook \(raw)")
         }
         let rows = try await WebhookDeliveryStore.list(
-            webhookId: id, state: state, before: page.cursor, limit: page.limit, on: postgres, logger: logger)
-        return try json(Page(items: rows, nextCursor: rows.count == page.limit ? rows.last.map { String($0.id) } : nil))
+            webhookId: id, state: state, before: page.after, limit: page.limit, on: postgres, logger: logger)
+        return try json(ListPage(request, problems: &problems).page(rows) { String($0.id) })
     }
 
     // MARK: - Input
 
     func parse(_ request: Request, creating: Bool) async throws -> Input {
-        let buffer = try await request.body.collect(upTo: 64 * 1024)
-        guard case .object(let body) = try? JSONParser.parse(Array(buffer: buffer)) else {
-            throw APIError(.badRequest, "invalid_json", "request body must be a JSON object")
-        }
-        var problems = body.keys.filter { !Self.fields.contains($0) }.sorted().map { "\($0): unknown field" }
+        var body = try await JSONBody(request, allowed: Self.fields)
         var input = Input()
-        if let v = body["url"] {
-            if let s = v.stringValue, let url = URL(string: s), ["http", "https"].contains(url.scheme?.lowercased()),
-                url.host?.isEmpty == false, url.user == nil
-            {
-                input.url = s
-            } else {
-                problems.append("url: an absolute http(s) URL without credentials")
-            }
-        } else if creating {
-            problems.append("url: required")
+        input.url = body.string("url", required: creating, maxLength: 2000)
+        if let url = input.url.flatMap(URL.init(string:)),
+            !["http", "https"].contains(url.scheme?.lowercased()) || url.host?.isEmpty != false || url.user != nil
+        {
+            body.problems.add("url", "an absolute http(s) URL without credentials")
+            input.url = nil
         }
-        if let v = body["events"] {
-            let names = v.arrayValue.compactMap(\.stringValue)
-            if case .array(let items) = v, !items.isEmpty, names.count == items.count,
-                names.allSatisfy(Self.isEventPattern)
-            {
-                input.events = names
-            } else {
-                problems.append("events: a non-empty list of activity kinds (lead.opened), entity.* or *")
-            }
-        } else if creating {
-            problems.append("events: required")
-        }
-        if let v = body["secret"] {
-            if let s = v.stringValue, s.utf8.count >= 16, s.utf8.count <= 256 {
-                input.secret = s
-            } else {
-                problems.append("secret: 16 to 256 characters")
-            }
-        }
-        if let v = body["active"] {
-            if case .bool(let b) = v { input.active = b } else { problems.append("active: true or false") }
-        }
-        if let v = body["description"] {
-            if let s = v.stringValue, s.utf8.count <= 500 {
-                input.description = s
-            } else {
-                problems.append("description: text up to 500 bytes")
-            }
-        }
-        guard problems.isEmpty else {
-            throw APIError(.badRequest, "validation_failed", problems.joined(separator: "; "))
-        }
+        input.events = body.strings(
+            "events", required: creating, valid: Self.isEventPattern,
+            expected: "a non-empty list of activity kinds (lead.opened), entity.* or *")
+        input.secret = body.string("secret", maxLength: 256)
+        if let secret = input.secret, secret.utf8.count < 16 { body.problems.add("secret", "at least 16 characters") }
+        input.active = body.bool("active")
+        input.description = body.string("description", maxLength: 500)
+        try body.problems.check()
         return input
     }
 
@@ -184,18 +149,8 @@ struct OutboundWebhooksController: Sendable {
     }
 
     static func uuid(_ raw: String) throws -> UUID {
-        guard let id = UUID(uuidString: raw) else {
-            throw APIError(.notFound, "not_found", "no outbound webhook \(raw)")
-        }
+        guard let id = UUID(uuidString: raw) else { throw APIError.notFound("no outbound webhook \(raw)") }
         return id
-    }
-
-    func requireRole(_ request: Request, _ roles: Set<String>) async throws -> Principal {
-        let principal = try await auth.require(request)
-        guard roles.contains(principal.role) else {
-            throw APIError(.forbidden, "forbidden", "the \(principal.role) role may not do this")
-        }
-        return principal
     }
 }
 

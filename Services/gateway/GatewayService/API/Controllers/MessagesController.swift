@@ -7,6 +7,7 @@ import Storage
 import WireModels
 
 /// `GET /api/v1/messages/{wamid}` (with status history) and `POST /api/v1/messages` (send text).
+/// Agents read only their contacts' messages and sends and send only to contacts they own.
 struct MessagesController: Sendable {
     let auth: Authenticator
     let postgres: PostgresClient
@@ -16,8 +17,13 @@ struct MessagesController: Sendable {
 
     func add(to group: RouterGroup<some RequestContext>) {
         group.get("messages/:wamid") { request, context in
-            _ = try await self.auth.require(request)
+            let access = try await self.auth.access(request, .readCRM)
             let wamid = try context.parameters.require("wamid")
+            if let owner = access.ownerScope,
+                try await !OwnerChecks.seesMessage(wamid: wamid, owner: owner, on: self.postgres, logger: self.logger)
+            {
+                throw APIError.notFound("no message with wamid \(wamid)")
+            }
             guard let message = try await MessageStore.get(wamid: wamid, on: self.postgres, logger: self.logger) else {
                 throw APIError(.notFound, "not_found", "no message with wamid \(wamid)")
             }
@@ -25,8 +31,13 @@ struct MessagesController: Sendable {
         }
         group.post("messages") { request, _ in try await self.send(request) }
         group.get("sends/:requestId") { request, context in
-            _ = try await self.auth.require(request)
+            let access = try await self.auth.access(request, .readCRM)
             let id = try context.parameters.require("requestId")
+            if let owner = access.ownerScope,
+                try await !OwnerChecks.seesSend(requestId: id, owner: owner, on: self.postgres, logger: self.logger)
+            {
+                throw APIError.notFound("no send request \(id)")
+            }
             guard let state = try await SendStore.get(requestId: id, on: self.postgres, logger: self.logger) else {
                 throw APIError(.notFound, "not_found", "no send request \(id)")
             }
@@ -47,7 +58,8 @@ struct MessagesController: Sendable {
     }
 
     func send(_ request: Request) async throws -> Response {
-        let principal = try await auth.require(request)
+        let access = try await auth.access(request, .sendMessages)
+        let principal = access.principal
         let buffer = try await request.body.collect(upTo: 64 * 1024)
         let body: SendBody
         do {
@@ -65,6 +77,11 @@ struct MessagesController: Sendable {
         }
         guard problems.isEmpty, let to, let text = body.text else {
             throw APIError(.badRequest, "validation_failed", problems.joined(separator: "; "))
+        }
+        if let owner = access.ownerScope,
+            try await !OwnerChecks.ownsContact(phoneDigits: to, owner: owner, on: postgres, logger: logger)
+        {
+            throw APIError.notFound("to: no contact of yours has this number")
         }
         // The client's key is the request id (contract); a key another user already used is a conflict.
         let requestId = body.idempotencyKey ?? UUID().uuidString.lowercased()
@@ -85,6 +102,12 @@ struct MessagesController: Sendable {
                     topic: topics.name(Topics.outboundRequest), key: Array(to.utf8), value: try envelope.encoded()))
         } catch {
             throw APIError(.serviceUnavailable, "unavailable", "could not queue the message, retry later")
+        }
+        // Kafka has the request; the audit entry follows it (a send is not a database write here).
+        try await postgres.transaction(logger: logger) { conn in
+            try await AuditStore.record(
+                actor: access.actor, action: "send", entity: "send", entityId: requestId, before: nil,
+                after: try JSONValue(encoding: payload), on: conn, logger: logger)
         }
         return try json(JSONValue.object(["request_id": .string(requestId)]), status: .accepted)
     }

@@ -23,4 +23,11 @@ public struct Authenticator: Sendable {
         else { throw APIError.unauthorized }
         return principal
     }
+
+    /// Authenticates (401) and checks the role has `permission` (403).
+    public func access(_ request: Request, _ permission: Permission) async throws -> Access {
+        let access = try Access(principal: try await require(request))
+        try access.require(permission)
+        return access
+    }
 }
