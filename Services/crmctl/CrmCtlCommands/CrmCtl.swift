@@ -9,8 +9,10 @@ import WireModels
 /// Operator CLI. Reads the same environment as the services (DATABASE_URL, KAFKA_BROKERS, …).
 public struct CrmCtl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "crmctl", abstract: "Operate the WhatsApp CRM: migrations, topics, failures, replays.",
-        subcommands: [Migrate.self, TopicsCommand.self, FailuresCommand.self, ReplayWebhooks.self])
+        commandName: "crmctl", abstract: "Operate the WhatsApp CRM: migrations, topics, failures, replays, templates.",
+        subcommands: [
+            Migrate.self, TopicsCommand.self, FailuresCommand.self, ReplayWebhooks.self, TemplatesCommand.self,
+        ])
 
     public init() {}
 }

@@ -1,6 +1,7 @@
 import Hummingbird
 import Kafka
 import Logging
+import Outbound
 import PostgresNIO
 import Prometheus
 import ServiceKit
@@ -19,8 +20,13 @@ public enum GatewayApp {
         let api = router.group("api/v1")
         let auth = Authenticator(postgres: postgres, logger: logger)
         ContactsController(auth: auth, postgres: postgres, logger: logger).add(to: api)
-        MessagesController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
-            .add(to: api)
+        let intake = SendIntake(
+            postgres: postgres, producer: producer, topics: config.topics, defaultWabaId: config.whatsapp.wabaId,
+            logger: logger)
+        MessagesController(auth: auth, postgres: postgres, intake: intake, logger: logger).add(to: api)
+        TemplatesController(
+            auth: auth, postgres: postgres, intake: intake, sync: TemplatesController.sync(config), logger: logger
+        ).add(to: api)
         FailuresController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
             .add(to: api)
         return router

@@ -2,7 +2,7 @@ import WireModels
 
 /// Every migration, in order. Append only: an applied migration is never edited.
 public enum Schema {
-    public static let migrations: [Migration] = [initial, replayAndDetails, accounts]
+    public static let migrations: [Migration] = [initial, replayAndDetails, accounts, outbound]
 
     /// Rank of a delivery status for the forward-only UPDATEs, generated from `DeliveryStatus`
     /// so the state machine is defined in one place.

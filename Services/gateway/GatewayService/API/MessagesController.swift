@@ -2,16 +2,17 @@ import Foundation
 import Hummingbird
 import Kafka
 import Logging
+import Outbound
 import PostgresNIO
 import Storage
 import WireModels
 
-/// `GET /api/v1/messages/{wamid}` (with status history) and `POST /api/v1/messages` (send text).
+/// `GET /api/v1/messages/{wamid}` (with status history) and `POST /api/v1/messages` (send a
+/// template or text, through `SendIntake`), `GET /api/v1/sends/{request_id}`.
 struct MessagesController: Sendable {
     let auth: Authenticator
     let postgres: PostgresClient
-    let producer: KafkaProducer
-    let topics: Topics
+    let intake: SendIntake
     let logger: Logger
 
     func add(to group: RouterGroup<some RequestContext>) {
@@ -34,18 +35,6 @@ struct MessagesController: Sendable {
         }
     }
 
-    struct SendBody: Decodable {
-        var to: String?
-        var text: String?
-        var idempotencyKey: String?
-        var test: Bool?
-        enum CodingKeys: String, CodingKey {
-            case to, text
-            case idempotencyKey = "idempotency_key"
-            case test
-        }
-    }
-
     func send(_ request: Request) async throws -> Response {
         let principal = try await auth.require(request)
         let buffer = try await request.body.collect(upTo: 64 * 1024)
@@ -55,37 +44,7 @@ struct MessagesController: Sendable {
         } catch {
             throw APIError(.badRequest, "invalid_json", "request body must be a JSON object: \(error)")
         }
-        var problems: [String] = []
-        let to = body.to.flatMap(PhoneNumber.digits)
-        if to == nil { problems.append("to: required, an international phone number") }
-        if (body.text ?? "").isEmpty { problems.append("text: required (template sends are not supported yet)") }
-        if let t = body.text, t.utf8.count > 4096 { problems.append("text: at most 4096 bytes") }
-        if let k = body.idempotencyKey, k.isEmpty || k.utf8.count > 200 {
-            problems.append("idempotency_key: 1 to 200 bytes")
-        }
-        guard problems.isEmpty, let to, let text = body.text else {
-            throw APIError(.badRequest, "validation_failed", problems.joined(separator: "; "))
-        }
-        // The client's key is the request id (contract); a key another user already used is a conflict.
-        let requestId = body.idempotencyKey ?? UUID().uuidString.lowercased()
-        if body.idempotencyKey != nil,
-            let owner = try await SendStore.requester(requestId: requestId, on: postgres, logger: logger),
-            owner != principal.userId.uuidString
-        {
-            throw APIError(.conflict, "idempotency_key_conflict", "idempotency_key is already used by another user")
-        }
-        let payload = OutboundRequest(
-            requestId: requestId, to: to, phoneNumberId: nil, text: text, requestedBy: principal.userId.uuidString,
-            test: body.test ?? false)
-        let envelope = EventEnvelope(
-            eventId: requestId, type: EventTypes.outboundRequest, occurredAt: .now, source: "gateway", payload: payload)
-        do {
-            try await producer.send(
-                OutgoingRecord(
-                    topic: topics.name(Topics.outboundRequest), key: Array(to.utf8), value: try envelope.encoded()))
-        } catch {
-            throw APIError(.serviceUnavailable, "unavailable", "could not queue the message, retry later")
-        }
-        return try json(JSONValue.object(["request_id": .string(requestId)]), status: .accepted)
+        let ask = try body.ask()
+        return try await intake.submit(ask, principal: principal).response()
     }
 }
