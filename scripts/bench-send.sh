@@ -10,7 +10,8 @@
 # latency p50/p99 and the sender's peak RSS.
 #
 # Knobs (environment): BENCH_MPS (the number's limit, 1000), BENCH_BURST (s, 20),
-# BENCH_LATENCY_SECONDS (5), BENCH_PARTITIONS (6), BENCH_SENDERS (sender replicas, 1).
+# BENCH_LATENCY_SECONDS (5), BENCH_PARTITIONS (6), BENCH_SENDERS (sender replicas, 1),
+# BENCH_CONFIG (release; debug reuses the `make test` build when a release build is too slow).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -31,9 +32,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 "$REPO_ROOT/scripts/setup.sh"
-log "swift build -c release (first time: several minutes)"
-swift build -c release
-BIN=$(swift build -c release --show-bin-path)
+CONFIG=${BENCH_CONFIG:-release}
+log "swift build -c $CONFIG (first time: several minutes)"
+swift build -c "$CONFIG"
+BIN=$(swift build -c "$CONFIG" --show-bin-path)
 "$REPO_ROOT/scripts/stack.sh" start
 # shellcheck source=/dev/null
 source "$REPO_ROOT/.data/bench/stack.env"

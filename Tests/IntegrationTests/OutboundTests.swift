@@ -168,7 +168,14 @@ struct OutboundTests {
             #expect(text.json?["error"]?["code"]?.stringValue == "outside_service_window")
 
             // Opted out: no marketing template (a utility one still goes).
-            #expect(try await stack.postInboundText(wamid: Payloads.newWamid(), from: customer, text: "PARAR") == 200)
+            // Meta's timestamp (now) opens the 24 h window.
+            let now = Int(Date().timeIntervalSince1970)
+            #expect(
+                try await stack.postWebhook(
+                    Payloads.notification([
+                        Payloads.inboundText(wamid: Payloads.newWamid(), from: customer, name: "Eva", text: "PARAR", at: now)
+                    ])
+                ).status == 200)
             try await eventually("contact stored") {
                 try await stack.count("SELECT 1 FROM contacts WHERE wa_id = '\(customer)'") == 1
             }
