@@ -173,7 +173,8 @@ struct OutboundTests {
             #expect(
                 try await stack.postWebhook(
                     Payloads.notification([
-                        Payloads.inboundText(wamid: Payloads.newWamid(), from: customer, name: "Eva", text: "PARAR", at: now)
+                        Payloads.inboundText(
+                            wamid: Payloads.newWamid(), from: customer, name: "Eva", text: "PARAR", at: now)
                     ])
                 ).status == 200)
             try await eventually("contact stored") {
