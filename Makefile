@@ -11,7 +11,7 @@ export PATH := $(if $(shell command -v swift),$(PATH),/opt/swift/usr/bin:$(PATH)
 CONFIG ?= debug
 SWIFT_CONFIG := -c $(CONFIG)
 
-.PHONY: help setup build run test bench-ingest stack-up stack-down clean distclean
+.PHONY: help setup build run test bench-ingest bench-send stack-up stack-down clean distclean
 
 help: ## show this help
 	@echo "WhatsApp CRM — make targets:"
@@ -32,6 +32,9 @@ test: ## fresh test stack, swift build --build-tests, swift test; stops the stac
 
 bench-ingest: ## release build + fresh stack, load the webhook path, print events/s, latencies, RSS
 	@scripts/bench-ingest.sh
+
+bench-send: ## release build + fresh stack, simulator + sender, print achieved mps vs limit, latencies, RSS
+	@scripts/bench-send.sh
 
 stack-up: setup ## start only PostgreSQL + broker of the run profile (env: STACK=run scripts/stack.sh env)
 	@STACK=run scripts/stack.sh start

@@ -80,12 +80,19 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Shared/ServiceKit", swiftSettings: swiftSettings),
+        .target(
+            name: "Outbound",
+            dependencies: [
+                "Storage", "WireModels", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/Outbound", swiftSettings: swiftSettings),
     ]
         // MARK: Services
         + service(
             "gateway", lib: "GatewayService", folder: "gateway",
             deps: [
-                "ServiceKit", .product(name: "Crypto", package: "swift-crypto"),
+                "ServiceKit", "Outbound", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ])
@@ -95,11 +102,11 @@ let package = Package(
             deps: ["ServiceKit", .product(name: "AsyncHTTPClient", package: "async-http-client")])
         + service(
             "sender", lib: "SenderService", folder: "sender",
-            deps: ["ServiceKit", .product(name: "AsyncHTTPClient", package: "async-http-client")])
+            deps: ["ServiceKit", "Outbound", .product(name: "AsyncHTTPClient", package: "async-http-client")])
         + service("reporter", lib: "ReporterService", folder: "reporter", deps: ["ServiceKit"])
         + service(
             "crmctl", lib: "CrmCtlCommands", folder: "crmctl",
-            deps: ["ServiceKit", .product(name: "ArgumentParser", package: "swift-argument-parser")])
+            deps: ["ServiceKit", "Outbound", .product(name: "ArgumentParser", package: "swift-argument-parser")])
         + service(
             "wa-simulator", lib: "SimulatorService", folder: "simulator",
             deps: [
@@ -120,7 +127,7 @@ let package = Package(
                 name: "UnitTests",
                 dependencies: [
                     "WireModels", "Kafka", "Storage", "ServiceKit", "GatewayService", "NormalizerService",
-                    "MatcherService", "ReporterService", "SenderService", "SimulatorService",
+                    "MatcherService", "ReporterService", "SenderService", "SimulatorService", "Outbound",
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                 ],
                 path: "Tests/UnitTests", swiftSettings: swiftSettings),

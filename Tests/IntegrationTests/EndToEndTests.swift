@@ -8,10 +8,9 @@ import WireModels
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct EndToEndTests {
 
-    /// Sends a text through the API → sender → simulator, returns the wamid it got.
+    /// Sends a template through the API → sender → simulator, returns the wamid it got.
     func sendText(_ stack: E2EStack, to: String) async throws -> String {
-        let sent = try await stack.api(.POST, "/messages", body: #"{"to":"+\#(to)","text":"Olá! Como posso ajudar?"}"#)
-        #expect(sent.status == 202, "\(sent.body)")
+        _ = try await stack.sendHello(to: to)
         var wamid: String?
         try await eventually("the send to reach the simulator") {
             let rows = try await stack.postgres.query(

@@ -128,8 +128,7 @@ struct IngestionTests {
     @Test func statusesShuffledDuplicatedAndEarlyEndAsRead() async throws {
         try await E2EStack.with { stack in
             let customer = Payloads.newNumber()
-            let sent = try await stack.api(.POST, "/messages", body: #"{"to":"+\#(customer)","text":"oi"}"#)
-            let requestId = try #require(sent.json?["request_id"]?.stringValue)
+            let requestId = try await stack.sendHello(to: customer)
             var wamid: String?
             try await eventually("the send to be accepted") {
                 let state = try await stack.api(.GET, "/sends/\(requestId)")

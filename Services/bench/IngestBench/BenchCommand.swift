@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 
-/// `crm-bench ingest`: see `make bench-ingest`.
+/// `crm-bench ingest` (`make bench-ingest`) and `crm-bench send` (`make bench-send`).
 public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "crm-bench", abstract: "Benchmarks against a running stack.", subcommands: [Ingest.self])
+        commandName: "crm-bench", abstract: "Benchmarks against a running stack.",
+        subcommands: [Ingest.self, Send.self])
 
     public init() {}
 
@@ -34,6 +35,39 @@ public struct BenchCommand: AsyncParsableCommand {
                     messagesPerWebhook: messages,
                     customers: customers, databaseURL: databaseURL, drainTimeout: drainTimeout, pids: table,
                     maxInFlight: maxInFlight))
+            print(try await bench.execute())
+        }
+    }
+
+    struct Send: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Offer sends to a running sender; print achieved mps against the limit, latencies, RSS.")
+        @Option(help: "PostgreSQL of the stack.") var databaseURL = "postgres://crm@127.0.0.1:54349/crm"
+        @Option(help: "Kafka bootstrap servers.") var kafkaBrokers = "127.0.0.1:19292"
+        @Option(help: "Topic prefix of the stack.") var topicPrefix = ""
+        @Option(help: "Business phone number id to send from.") var phoneNumberId = "100000000000002"
+        @Option(help: "Simulator base URL (stats).") var simulator = "http://127.0.0.1:8090"
+        @Option(help: "The number's messages_per_second.") var limit = 1000
+        @Option(help: "Seconds' worth of sends offered at once (throughput phase).") var burst = 20
+        @Option(help: "Seconds of the latency phase (at half the limit).") var latencySeconds = 5
+        @Option(help: "Processes to report peak RSS for: name=pid,name=pid.") var pids = ""
+        @Flag(help: "Only configure the number's limit and tier (run before starting the sender).") var prepare = false
+
+        func run() async throws {
+            if prepare {
+                try await SendBenchmark.prepare(databaseURL: databaseURL, phoneNumberId: phoneNumberId, limit: limit)
+                return
+            }
+            var table: [String: Int32] = [:]
+            for pair in pids.split(separator: ",") {
+                let kv = pair.split(separator: "=")
+                if kv.count == 2, let pid = Int32(kv[1]) { table[String(kv[0])] = pid }
+            }
+            let bench = SendBenchmark(
+                settings: .init(
+                    databaseURL: databaseURL, kafkaBrokers: kafkaBrokers, topicPrefix: topicPrefix,
+                    phoneNumberId: phoneNumberId, simulatorURL: simulator, limit: limit, burstSeconds: burst,
+                    latencySeconds: latencySeconds, pids: table))
             print(try await bench.execute())
         }
     }

@@ -10,10 +10,10 @@ import WireModels
 public struct CrmCtl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "crmctl",
-        abstract: "Operate the WhatsApp CRM: migrations, topics, failures, replays, users, tokens, config.",
+        abstract: "Operate the WhatsApp CRM: migrations, topics, failures, replays, users, tokens, config, templates.",
         subcommands: [
             Migrate.self, TopicsCommand.self, FailuresCommand.self, ReplayWebhooks.self, UsersCommand.self,
-            TokensCommand.self, ConfigCommand.self,
+            TokensCommand.self, ConfigCommand.self, TemplatesCommand.self,
         ])
 
     public init() {}

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Kafka
 import Logging
+import Outbound
 import PostgresNIO
 import Prometheus
 import ServiceKit
@@ -29,8 +30,13 @@ public enum GatewayApp {
         AccountsController(auth: auth, postgres: postgres, secrets: secrets, logger: logger).add(to: api)
         PhoneNumbersController(auth: auth, postgres: postgres, logger: logger).add(to: api)
         AuditLogController(auth: auth, postgres: postgres, logger: logger).add(to: api)
-        MessagesController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
-            .add(to: api)
+        let intake = SendIntake(
+            postgres: postgres, producer: producer, topics: config.topics, defaultWabaId: config.whatsapp.wabaId,
+            logger: logger)
+        MessagesController(auth: auth, postgres: postgres, intake: intake, logger: logger).add(to: api)
+        TemplatesController(
+            auth: auth, postgres: postgres, intake: intake, sync: TemplatesController.sync(config), logger: logger
+        ).add(to: api)
         FailuresController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
             .add(to: api)
         OutboundWebhooksController(auth: auth, postgres: postgres, logger: logger).add(to: api)

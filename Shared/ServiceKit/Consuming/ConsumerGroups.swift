@@ -11,6 +11,7 @@ public enum ConsumerGroups {
         "crm-matcher-preferences": [Topics.accountEvent],
         "webhooks": [Topics.crmActivity],
         "sender": [Topics.outboundRequest],
+        "sender-templates": [Topics.templateEvent],
         "reporter": [Topics.status],
     ]
 }

@@ -7,7 +7,6 @@ extension Schema {
             "ALTER TABLE api_tokens ADD COLUMN created_by uuid REFERENCES users(id)",
             "CREATE INDEX api_tokens_user ON api_tokens (user_id)",
             "CREATE INDEX audit_log_at ON audit_log (at)",
-            "CREATE INDEX contacts_owner ON contacts (owner_id) WHERE owner_id IS NOT NULL",
             "CREATE INDEX send_requests_requested_by ON send_requests (requested_by)",
             // Tier names as Meta reports them; the config loader and the API validate the same list.
             """

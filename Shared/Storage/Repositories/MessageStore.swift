@@ -102,15 +102,17 @@ public enum MessageStore {
     /// row (kept in history) are applied right away.
     public static func insertOutbound(
         wamid: String, contactId: UUID?, phoneNumberId: String, toWaId: String, type: String, text: String?,
-        sendRequestId: String, on conn: PostgresConnection, logger: Logger
+        sendRequestId: String, template: String? = nil, campaignId: String? = nil, content: JSONValue? = nil,
+        wabaId: String? = nil, on conn: PostgresConnection, logger: Logger
     ) async throws {
+        let contentJSON = try content.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) }
         try await StatusStore.lock(wamid: wamid, on: conn, logger: logger)
         try await conn.query(
             """
-            INSERT INTO messages (wamid, direction, contact_id, phone_number_id, counterpart_wa_id, type, text,
-                                  send_request_id, status, status_at)
-            VALUES (\(wamid), 'outbound', \(contactId), \(phoneNumberId), \(toWaId), \(type), \(text),
-                    \(sendRequestId), 'accepted', now())
+            INSERT INTO messages (wamid, direction, contact_id, waba_id, phone_number_id, counterpart_wa_id, type, text,
+                                  content, template, campaign_id, send_request_id, status, status_at)
+            VALUES (\(wamid), 'outbound', \(contactId), \(wabaId), \(phoneNumberId), \(toWaId), \(type), \(text),
+                    \(contentJSON)::jsonb, \(template), \(campaignId)::uuid, \(sendRequestId), 'accepted', now())
             ON CONFLICT (wamid) DO NOTHING
             """, logger: logger)
         try await StatusStore.applyRecorded(wamid: wamid, on: conn, logger: logger)

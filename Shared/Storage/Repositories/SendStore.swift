@@ -11,24 +11,39 @@ public struct SendState: Sendable, Codable, Equatable {
         public var errorCode: Int?
         public var retryable: Bool
         public var decision: String
+        public var nextAttemptAt: Date?
         enum CodingKeys: String, CodingKey {
             case attempt, at
             case httpStatus = "http_status"
             case errorCode = "error_code"
             case retryable, decision
+            case nextAttemptAt = "next_attempt_at"
         }
     }
 
     public var requestId: String
     public var state: String
     public var to: String
+    public var kind: String = "text"
+    public var template: String?
+    public var language: String?
+    public var campaignId: String?
+    public var test: Bool = false
+    /// Why the policy gate refused the send (`code: message`), for state `blocked`.
+    public var blockedReason: String?
+    public var nextAttemptAt: Date?
     public var wamid: String?
     public var attempts: [Attempt]
     public var createdAt: Date
 
     enum CodingKeys: String, CodingKey {
         case requestId = "request_id"
-        case state, to, wamid, attempts
+        case state, to, kind, template, language
+        case campaignId = "campaign_id"
+        case test
+        case blockedReason = "blocked_reason"
+        case nextAttemptAt = "next_attempt_at"
+        case wamid, attempts
         case createdAt = "created_at"
     }
 }
@@ -47,47 +62,114 @@ public enum SendStore {
         try await client.withConnection { conn in
             let rows = try await conn.query(
                 """
-                SELECT request_id, state, to_wa_id, wamid, created_at FROM send_requests
-                WHERE request_id = \(requestId)
+                SELECT request_id, state, to_wa_id, wamid, created_at, kind, template_name, template_language,
+                       campaign_id::text, test, blocked_reason, next_attempt_at
+                FROM send_requests WHERE request_id = \(requestId)
                 """, logger: logger)
             var found: SendState?
-            for try await (id, state, to, wamid, created) in rows.decode((String, String, String, String?, Date).self) {
+            for try await (id, state, to, wamid, created, kind, template, language, campaign, test, reason, next)
+                in rows.decode(
+                    (String, String, String, String?, Date, String, String?, String?, String?, Bool, String?, Date?)
+                        .self)
+            {
                 found = SendState(
-                    requestId: id, state: state, to: "+" + to, wamid: wamid, attempts: [], createdAt: created)
+                    requestId: id, state: state, to: "+" + to, kind: kind, template: template, language: language,
+                    campaignId: campaign, test: test, blockedReason: reason,
+                    nextAttemptAt: state == "retrying" ? next : nil, wamid: wamid, attempts: [], createdAt: created)
             }
             guard var send = found else { return nil }
             let attempts = try await conn.query(
                 """
-                SELECT attempt, at, http_status, error_code, retryable, decision FROM send_attempts
+                SELECT attempt, at, http_status, error_code, retryable, decision, next_attempt_at FROM send_attempts
                 WHERE request_id = \(requestId) ORDER BY attempt
                 """, logger: logger)
-            for try await (n, at, http, code, retryable, decision) in attempts.decode(
-                (Int, Date, Int?, Int?, Bool, String).self)
+            for try await (n, at, http, code, retryable, decision, next) in attempts.decode(
+                (Int, Date, Int?, Int?, Bool, String, Date?).self)
             {
                 send.attempts.append(
                     .init(
-                        attempt: n, at: at, httpStatus: http, errorCode: code, retryable: retryable, decision: decision)
-                )
+                        attempt: n, at: at, httpStatus: http, errorCode: code, retryable: retryable, decision: decision,
+                        nextAttemptAt: next))
             }
             return send
         }
     }
 
-    /// Registers the request once; returns its current state (an existing one is not reset).
-    public static func register(_ r: OutboundRequest, on conn: PostgresConnection, logger: Logger) async throws
-        -> String
-    {
+    /// Registers the request once (an existing one is not reset); returns its current state
+    /// and whether this call created it. `state` is `queued` from the API, `sending` for
+    /// requests another producer put straight on the topic, `blocked` for a refusal.
+    @discardableResult
+    public static func register(
+        _ r: OutboundRequest, state: String = "sending", blockedReason: String? = nil, on conn: PostgresConnection,
+        logger: Logger
+    ) async throws -> (state: String, created: Bool) {
         let payload = String(decoding: try JSONCoding.encoder().encode(r), as: UTF8.self)
-        try await conn.query(
+        let kind = r.template == nil ? "text" : "template"
+        let inserted = try await conn.query(
             """
-            INSERT INTO send_requests (request_id, to_wa_id, phone_number_id, payload, state, requested_by)
-            VALUES (\(r.requestId), \(r.to), \(r.phoneNumberId), \(payload)::jsonb, 'sending', \(r.requestedBy))
+            INSERT INTO send_requests (request_id, to_wa_id, phone_number_id, payload, state, requested_by, kind,
+                                       template_name, template_language, campaign_id, test, blocked_reason)
+            VALUES (\(r.requestId), \(r.to), \(r.phoneNumberId), \(payload)::jsonb, \(state), \(r.requestedBy), \(kind),
+                    \(r.template?.name), \(r.template?.language), \(r.campaignId)::uuid, \(r.test), \(blockedReason))
             ON CONFLICT (request_id) DO NOTHING
+            RETURNING state
             """, logger: logger)
+        for try await state in inserted.decode(String.self) { return (state, true) }
         let rows = try await conn.query(
             "SELECT state FROM send_requests WHERE request_id = \(r.requestId)", logger: logger)
-        for try await state in rows.decode(String.self) { return state }
+        for try await state in rows.decode(String.self) { return (state, false) }
         throw StorageError.invalid("send request \(r.requestId) vanished")
+    }
+
+    /// The policy gate refused the request: terminal, with the reason shown by the API.
+    public static func block(requestId: String, reason: String, on conn: PostgresConnection, logger: Logger)
+        async throws
+    {
+        try await conn.query(
+            """
+            UPDATE send_requests SET state = 'blocked', blocked_reason = \(reason), next_attempt_at = NULL,
+                   updated_at = now()
+            WHERE request_id = \(requestId) AND state NOT IN ('sent', 'failed')
+            """, logger: logger)
+    }
+
+    /// Takes a request from the topic for sending: only `queued`/`sending` ones (a request in
+    /// the retry queue belongs to the queue; a settled one is never sent again). Returns the
+    /// attempts made so far (rows, HTTP calls), nil when it is not ours to send.
+    public static func claimFromTopic(requestId: String, on conn: PostgresConnection, logger: Logger) async throws
+        -> (attempts: Int, httpAttempts: Int)?
+    {
+        let rows = try await conn.query(
+            """
+            UPDATE send_requests SET state = 'sending', updated_at = now()
+            WHERE request_id = \(requestId) AND state IN ('queued', 'sending')
+            RETURNING http_attempts, (SELECT count(*)::int FROM send_attempts a WHERE a.request_id = \(requestId))
+            """, logger: logger)
+        for try await (http, attempts) in rows.decode((Int, Int).self) { return (attempts, http) }
+        return nil
+    }
+
+    /// Claims due requests of the retry queue, leasing each for `lease` seconds (pushing its
+    /// `next_attempt_at` forward) so that concurrent pollers — other replicas — skip them and a
+    /// crashed poller's claim expires.
+    public static func claimDue(limit: Int, lease: Double, on client: PostgresClient, logger: Logger) async throws
+        -> [(request: OutboundRequest, attempts: Int, httpAttempts: Int)]
+    {
+        let rows = try await client.query(
+            """
+            UPDATE send_requests s SET next_attempt_at = now() + make_interval(secs => \(lease)), updated_at = now()
+            WHERE s.request_id IN (
+                SELECT request_id FROM send_requests WHERE state = 'retrying' AND next_attempt_at <= now()
+                ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+            RETURNING s.payload::text, s.http_attempts,
+                      (SELECT count(*)::int FROM send_attempts a WHERE a.request_id = s.request_id)
+            """, logger: logger)
+        var out: [(request: OutboundRequest, attempts: Int, httpAttempts: Int)] = []
+        let decoder = JSONCoding.decoder()
+        for try await (payload, http, attempts) in rows.decode((String, Int, Int).self) {
+            out.append((try decoder.decode(OutboundRequest.self, from: Data(payload.utf8)), attempts, http))
+        }
+        return out
     }
 
     public static func attemptCount(requestId: String, on conn: PostgresConnection, logger: Logger) async throws -> Int
@@ -98,21 +180,27 @@ public enum SendStore {
         return 0
     }
 
+    /// One attempt (an HTTP call when `calledAPI`, else a governor deferral) and the request's
+    /// new state; `nextAttemptAt` puts it in the retry queue.
     public static func recordAttempt(
         requestId: String, attempt: Int, httpStatus: Int?, error: WhatsAppError?, retryable: Bool, decision: String,
-        newState: String, wamid: String?, on conn: PostgresConnection, logger: Logger
+        newState: String, wamid: String?, nextAttemptAt: Date? = nil, calledAPI: Bool = true,
+        on conn: PostgresConnection, logger: Logger
     ) async throws {
         let errorJSON = try error.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) }
         try await conn.query(
             """
-            INSERT INTO send_attempts (request_id, attempt, http_status, error_code, error, retryable, decision)
+            INSERT INTO send_attempts (request_id, attempt, http_status, error_code, error, retryable, decision,
+                                       next_attempt_at)
             VALUES (\(requestId), \(attempt), \(httpStatus), \(error?.code), \(errorJSON)::jsonb, \(retryable),
-                    \(decision))
+                    \(decision), \(nextAttemptAt))
             ON CONFLICT (request_id, attempt) DO NOTHING
             """, logger: logger)
+        let increment = calledAPI ? 1 : 0
         try await conn.query(
             """
-            UPDATE send_requests SET state = \(newState), wamid = COALESCE(\(wamid), wamid), updated_at = now()
+            UPDATE send_requests SET state = \(newState), wamid = COALESCE(\(wamid), wamid), updated_at = now(),
+                   next_attempt_at = \(nextAttemptAt), http_attempts = http_attempts + \(increment)
             WHERE request_id = \(requestId)
             """, logger: logger)
     }

@@ -10,9 +10,13 @@ public struct OutboundRequest: Codable, Sendable, Equatable {
     public var text: String?
     public var requestedBy: String?
     public var test: Bool
+    /// A template send (instead of `text`), with every variable already resolved.
+    public var template: OutboundTemplate?
+    public var campaignId: String?
 
     public init(
-        requestId: String, to: String, phoneNumberId: String?, text: String?, requestedBy: String?, test: Bool = false
+        requestId: String, to: String, phoneNumberId: String?, text: String?, requestedBy: String?, test: Bool = false,
+        template: OutboundTemplate? = nil, campaignId: String? = nil
     ) {
         self.requestId = requestId
         self.to = to
@@ -20,6 +24,8 @@ public struct OutboundRequest: Codable, Sendable, Equatable {
         self.text = text
         self.requestedBy = requestedBy
         self.test = test
+        self.template = template
+        self.campaignId = campaignId
     }
 
     enum CodingKeys: String, CodingKey {
@@ -28,7 +34,22 @@ public struct OutboundRequest: Codable, Sendable, Equatable {
         case phoneNumberId = "phone_number_id"
         case text
         case requestedBy = "requested_by"
-        case test
+        case test, template
+        case campaignId = "campaign_id"
+    }
+}
+
+/// The template of a send: name, language and the value of each variable by its id
+/// (`body.1`, `header.first_name`, `header.image`, `button.0.1`, `button.1.coupon_code`).
+public struct OutboundTemplate: Codable, Sendable, Equatable {
+    public var name: String
+    public var language: String
+    public var variables: [String: String]
+
+    public init(name: String, language: String, variables: [String: String]) {
+        self.name = name
+        self.language = language
+        self.variables = variables
     }
 }
 

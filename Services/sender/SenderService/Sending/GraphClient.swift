@@ -31,10 +31,31 @@ public struct GraphClient: Sendable {
 
     public func sendText(phoneNumberId: String, to: String, text: String, callbackData: String?) async throws -> Outcome
     {
-        var body: [String: JSONValue] = [
-            "messaging_product": .string("whatsapp"), "recipient_type": .string("individual"), "to": .string(to),
-            "type": .string("text"), "text": .object(["preview_url": .bool(false), "body": .string(text)]),
-        ]
+        try await send(
+            phoneNumberId: phoneNumberId,
+            body: [
+                "messaging_product": .string("whatsapp"), "recipient_type": .string("individual"), "to": .string(to),
+                "type": .string("text"), "text": .object(["preview_url": .bool(false), "body": .string(text)]),
+            ], callbackData: callbackData)
+    }
+
+    public func sendTemplate(
+        phoneNumberId: String, to: String, name: String, language: String, components: [JSONValue],
+        callbackData: String?
+    ) async throws -> Outcome {
+        var template: [String: JSONValue] = ["name": .string(name), "language": .object(["code": .string(language)])]
+        if !components.isEmpty { template["components"] = .array(components) }
+        return try await send(
+            phoneNumberId: phoneNumberId,
+            body: [
+                "messaging_product": .string("whatsapp"), "recipient_type": .string("individual"), "to": .string(to),
+                "type": .string("template"), "template": .object(template),
+            ], callbackData: callbackData)
+    }
+
+    /// `callbackData` (our request id) comes back in every status webhook as `biz_opaque_callback_data`.
+    func send(phoneNumberId: String, body: [String: JSONValue], callbackData: String?) async throws -> Outcome {
+        var body = body
         if let callbackData { body["biz_opaque_callback_data"] = .string(callbackData) }
         var request = HTTPClientRequest(url: "\(baseURL)/\(version)/\(phoneNumberId)/messages")
         request.method = .POST
@@ -49,11 +70,13 @@ public struct GraphClient: Sendable {
             return .accepted(wamid: wamid, waId: json?["contacts"]?.arrayValue.first?["wa_id"]?.stringValue)
         }
         let e = json?["error"]
-        let code = e?["code"]?.stringValue.flatMap { Int($0) } ?? (status >= 500 ? 2 : 1)
+        // No WhatsApp code: nil lets the error policy decide on the HTTP status alone.
+        let code = e?["code"]?.stringValue.flatMap { Int($0) }
         return .rejected(
             httpStatus: status,
             error: WhatsAppError(
-                code: code, title: e?["type"]?.stringValue, message: e?["message"]?.stringValue ?? "HTTP \(status)",
+                code: code ?? (status >= 500 ? 2 : 1), title: e?["type"]?.stringValue,
+                message: e?["message"]?.stringValue ?? "HTTP \(status)",
                 details: e?["error_data"]?["details"]?.stringValue))
     }
 }

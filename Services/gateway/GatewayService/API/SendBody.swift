@@ -1,0 +1,88 @@
+import Foundation
+import Outbound
+import WireModels
+
+/// `POST /api/v1/messages`: `to` plus `text` or `template {name, language, variables}`,
+/// optional `idempotency_key`, `test`, `campaign_id`, `phone_number_id`. `variables` is an
+/// object (variable ids such as `body.1`, `header.image`, `button.0.1`, a bare name for the
+/// body, and campaign columns the mapping refers to) or an array (body `{{1}}`, `{{2}}` …).
+struct SendBody: Decodable {
+    struct Template: Decodable {
+        var name: String?
+        var language: String?
+        var variables: Variables?
+    }
+
+    struct Variables: Decodable {
+        var values: [String: String]
+
+        init(from decoder: any Decoder) throws {
+            let raw = try JSONValue(from: decoder)
+            var values: [String: String] = [:]
+            switch raw {
+            case .object(let object):
+                for (k, v) in object {
+                    guard let s = v.stringValue else {
+                        throw DecodingError.dataCorrupted(
+                            .init(
+                                codingPath: decoder.codingPath,
+                                debugDescription: "variable \(k) must be a string or number"))
+                    }
+                    values[k] = s
+                }
+            case .array(let list):
+                for (i, v) in list.enumerated() { values["body.\(i + 1)"] = v.stringValue ?? "" }
+            case .null:
+                break
+            default:
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "variables must be an object or an array"))
+            }
+            self.values = values
+        }
+    }
+
+    var to: String?
+    var text: String?
+    var template: Template?
+    var idempotencyKey: String?
+    var test: Bool?
+    var campaignId: String?
+    var phoneNumberId: String?
+
+    enum CodingKeys: String, CodingKey {
+        case to, text, template
+        case idempotencyKey = "idempotency_key"
+        case test
+        case campaignId = "campaign_id"
+        case phoneNumberId = "phone_number_id"
+    }
+
+    /// Shape checks (400, every problem listed); policy comes after, in the gate.
+    func ask(to override: String? = nil) throws -> SendIntake.Ask {
+        var problems: [String] = []
+        let to = (override ?? self.to).flatMap(PhoneNumber.digits)
+        if to == nil { problems.append("to: required, an international phone number") }
+        if let template {
+            if text != nil { problems.append("text: give text or template, not both") }
+            if (template.name ?? "").isEmpty { problems.append("template.name: required") }
+            if (template.language ?? "").isEmpty { problems.append("template.language: required (e.g. en_US)") }
+        } else {
+            if (text ?? "").isEmpty { problems.append("text or template: one is required") }
+            if let t = text, t.utf8.count > 4096 { problems.append("text: at most 4096 bytes") }
+        }
+        if let k = idempotencyKey, k.isEmpty || k.utf8.count > 200 {
+            problems.append("idempotency_key: 1 to 200 bytes")
+        }
+        if let c = campaignId, UUID(uuidString: c) == nil { problems.append("campaign_id: a UUID") }
+        guard problems.isEmpty, let to else {
+            throw APIError(.badRequest, "validation_failed", problems.joined(separator: "; "))
+        }
+        // The client's key is the request id (contract).
+        return SendIntake.Ask(
+            requestId: idempotencyKey ?? UUID().uuidString.lowercased(), keyGiven: idempotencyKey != nil, to: to,
+            text: text, template: template.map { ($0.name ?? "", $0.language ?? "") },
+            variables: template?.variables?.values ?? [:], test: test ?? false, campaignId: campaignId?.lowercased(),
+            phoneNumberId: phoneNumberId)
+    }
+}

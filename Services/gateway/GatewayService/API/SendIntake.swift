@@ -1,0 +1,171 @@
+import Foundation
+import Hummingbird
+import Kafka
+import Logging
+import Outbound
+import PostgresNIO
+import Storage
+import WireModels
+
+/// The API side of a send: resolves template variables (explicit values, else the saved
+/// mapping against the contact, lead and campaign columns), runs the policy gate
+/// synchronously — a refusal is a 422 with its reason and a `blocked` request the client can
+/// look up — and queues accepted requests on `wa.outbound.request` (key: recipient).
+/// The same idempotency key returns the same request and never queues it twice.
+struct SendIntake: Sendable {
+    struct Ask: Sendable {
+        var requestId: String
+        var keyGiven: Bool
+        var to: String
+        var text: String?
+        var template: (name: String, language: String)?
+        /// Explicit values: variable ids (`body.1`; `1` alone = `body.1`) and campaign columns.
+        var variables: [String: String]
+        var test: Bool
+        var campaignId: String?
+        var phoneNumberId: String?
+    }
+
+    enum Outcome: Sendable {
+        case queued(requestId: String)
+        case blocked(requestId: String, refusal: Refusal)
+    }
+
+    let postgres: PostgresClient
+    let producer: KafkaProducer
+    let topics: Topics
+    let defaultWabaId: String?
+    let logger: Logger
+
+    func submit(_ ask: Ask, principal: Principal) async throws -> Outcome {
+        if let existing = try await existing(ask, principal: principal) { return existing }
+
+        let recipient = try await Recipient.load(waId: ask.to, on: postgres, logger: logger)
+        var template: TemplateRecord?
+        var outboundTemplate: OutboundTemplate?
+        if let wanted = ask.template {
+            template = try await TemplateStore.get(
+                name: wanted.name, language: wanted.language, wabaId: defaultWabaId, on: postgres, logger: logger)
+            var values: [String: String] = [:]
+            if let template, let mapping = template.mapping {
+                let lead = await recipient.leadFields(on: postgres, logger: logger)
+                values = mapping.resolve(for: template, contact: recipient.fields, lead: lead, columns: ask.variables)
+            }
+            for (key, value) in ask.variables {
+                let id = TemplateMapping.canonical(key)
+                if template?.variables.contains(where: { $0.id == id }) ?? false { values[id] = value }
+            }
+            outboundTemplate = OutboundTemplate(name: wanted.name, language: wanted.language, variables: values)
+        }
+        let request = OutboundRequest(
+            requestId: ask.requestId, to: ask.to, phoneNumberId: ask.phoneNumberId,
+            text: ask.template == nil ? ask.text : nil, requestedBy: principal.userId.uuidString, test: ask.test,
+            template: outboundTemplate, campaignId: ask.campaignId)
+
+        var verdict = PolicyGate.evaluate(request, recipient: recipient, template: template)
+        if template == nil, let wanted = ask.template {
+            // evaluate() only knows "unknown"; the store can say which languages exist.
+            let languages = try await TemplateStore.languages(name: wanted.name, on: postgres, logger: logger)
+            verdict = .failure(
+                Refusal(
+                    "template_not_found",
+                    languages.isEmpty
+                        ? "template \(wanted.name) is not in the synced catalog (POST /api/v1/templates/sync?)"
+                        : "template \(wanted.name) does not exist in \(wanted.language) (it exists in "
+                            + "\(languages.joined(separator: ", ")))"))
+        }
+        let actor = principal.userId.uuidString
+        switch verdict {
+        case .failure(let refusal):
+            let created = try await postgres.withTransaction(logger: logger) { conn in
+                let (_, created) = try await SendStore.register(
+                    request, state: "blocked", blockedReason: refusal.description, on: conn, logger: logger)
+                if created {
+                    try await audit(request, state: "blocked", reason: refusal.description, actor: actor, on: conn)
+                }
+                return created
+            }
+            if !created, let raced = try await existing(ask, principal: principal) { return raced }
+            return .blocked(requestId: request.requestId, refusal: refusal)
+        case .success:
+            let created = try await postgres.withTransaction(logger: logger) { conn in
+                let (_, created) = try await SendStore.register(request, state: "queued", on: conn, logger: logger)
+                if created { try await audit(request, state: "queued", reason: nil, actor: actor, on: conn) }
+                return created
+            }
+            // A concurrent call with the same key created it first: that one queues it.
+            guard created else {
+                return try await existing(ask, principal: principal) ?? .queued(requestId: ask.requestId)
+            }
+            do {
+                let envelope = EventEnvelope(
+                    eventId: request.requestId, type: EventTypes.outboundRequest, occurredAt: .now, source: "gateway",
+                    payload: request)
+                try await producer.send(
+                    OutgoingRecord(
+                        topic: topics.name(Topics.outboundRequest), key: Array(request.to.utf8),
+                        value: try envelope.encoded()))
+            } catch {
+                // Not queued: forget the row so that the client's retry (same key) queues it.
+                _ = try? await postgres.query(
+                    "DELETE FROM send_requests WHERE request_id = \(request.requestId) AND state = 'queued'",
+                    logger: logger)
+                throw APIError(.serviceUnavailable, "unavailable", "could not queue the message, retry later")
+            }
+            return .queued(requestId: request.requestId)
+        }
+    }
+
+    /// The request this idempotency key already made (409 when another user made it).
+    func existing(_ ask: Ask, principal: Principal) async throws -> Outcome? {
+        guard ask.keyGiven else { return nil }
+        guard let state = try await SendStore.get(requestId: ask.requestId, on: postgres, logger: logger) else {
+            return nil
+        }
+        let owner = try await SendStore.requester(requestId: ask.requestId, on: postgres, logger: logger)
+        if let owner, owner != principal.userId.uuidString {
+            throw APIError(.conflict, "idempotency_key_conflict", "idempotency_key is already used by another user")
+        }
+        if state.state == "blocked", let reason = state.blockedReason {
+            let parts = reason.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            return .blocked(
+                requestId: state.requestId, refusal: Refusal(parts.first ?? "blocked", parts.last ?? reason))
+        }
+        return .queued(requestId: state.requestId)
+    }
+
+    func audit(_ request: OutboundRequest, state: String, reason: String?, actor: String, on conn: PostgresConnection)
+        async throws
+    {
+        var after: [String: JSONValue] = [
+            "to": .string("+" + request.to), "state": .string(state), "test": .bool(request.test),
+        ]
+        if let t = request.template {
+            after["template"] = .string(t.name)
+            after["language"] = .string(t.language)
+        }
+        if let reason { after["blocked_reason"] = .string(reason) }
+        if let c = request.campaignId { after["campaign_id"] = .string(c) }
+        try await AuditStore.record(
+            actor: actor, action: "send.create", entity: "send_request", entityId: request.requestId, before: nil,
+            after: .object(after), on: conn, logger: logger)
+    }
+}
+
+extension SendIntake.Outcome {
+    /// 202 `{request_id}`, or 422 with the refusal and the request id (state `blocked`).
+    func response() throws -> Response {
+        switch self {
+        case .queued(let id):
+            return try json(JSONValue.object(["request_id": .string(id)]), status: .accepted)
+        case .blocked(let id, let refusal):
+            return try json(
+                JSONValue.object([
+                    "error": .object([
+                        "code": .string(refusal.code), "message": .string(refusal.message), "request_id": .string(id),
+                    ]),
+                    "request_id": .string(id), "state": .string("blocked"),
+                ]), status: .unprocessableContent)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceKit
+import ServiceLifecycle
+import Storage
+
+/// The retry queue: send requests in state `retrying` whose `next_attempt_at` has come.
+/// Every replica polls; `FOR UPDATE SKIP LOCKED` and a lease (next_attempt_at pushed forward)
+/// hand each due request to exactly one of them, and a replica that dies mid-attempt only
+/// delays its claims by the lease. A PostgreSQL queue (rather than retry topics) lets each
+/// request wait exactly its own delay — 1 s, 4 s, 16 s for one recipient, minutes for a
+/// paused number — without a topic per delay and without blocking anything else.
+public struct RetryQueuePoller: Service {
+    static let interval: Duration = .milliseconds(200)
+    static let batch = 100
+    static let lease = 120.0
+
+    let executor: SendExecutor
+    let postgres: PostgresClient
+    let gate: StartupGate
+    let logger: Logger
+
+    public init(context: WorkerContext, executor: SendExecutor, gate: StartupGate) {
+        self.executor = executor
+        postgres = context.postgres
+        self.gate = gate
+        logger = context.logger
+    }
+
+    public func run() async throws {
+        try await gate.wait()
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let due = try await SendStore.claimDue(
+                    limit: Self.batch, lease: Self.lease, on: postgres, logger: logger)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for item in due {
+                        group.addTask {
+                            do {
+                                try await executor.attempt(
+                                    item.request, attempts: item.attempts, httpAttempts: item.httpAttempts)
+                            } catch {
+                                // The lease expires and another poll takes it again.
+                                logger.error(
+                                    "retry attempt failed",
+                                    metadata: ["event_id": "\(item.request.requestId)", "error": "\(error)"])
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                if due.count == Self.batch { continue }
+            } catch {
+                logger.error("retry queue poll failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: Self.interval)
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Outbound
+import ServiceKit
+import ServiceLifecycle
+import WireModels
+
+/// Wires the sender: the `wa.outbound.request` consumer (first attempts), the retry-queue
+/// poller, the `wa.template.event` consumer and the template sync schedule.
+public enum SenderWorker {
+    public static func run() async throws {
+        try await WorkerHost.run(
+            service: "sender", defaultAdminPort: 9103,
+            consumers: [
+                ConsumerSpec(stage: "sender", topics: [Topics.outboundRequest]) { context in
+                    SendHandler(context: context, executor: try executor(context))
+                },
+                ConsumerSpec(stage: "sender-templates", topics: [Topics.templateEvent]) { context in
+                    TemplateEventHandler(context: context, sync: templateSync(context.config))
+                },
+            ],
+            background: { context, gate in
+                var services: [any ServiceLifecycle.Service] = [
+                    RetryQueuePoller(context: context, executor: try executor(context), gate: gate)
+                ]
+                if let sync = templateSync(context.config) {
+                    services.append(TemplateSyncScheduler(context: context, sync: sync, gate: gate))
+                }
+                return services
+            })
+    }
+
+    static func executor(_ context: WorkerContext) throws -> SendExecutor {
+        let wa = context.config.whatsapp
+        guard let token = wa.accessToken else {
+            throw SendHandler.NotConfigured(
+                description: "sender needs WHATSAPP_ACCESS_TOKEN and WHATSAPP_PHONE_NUMBER_ID")
+        }
+        return try SendExecutor(
+            context: context, graph: GraphClient(baseURL: wa.graphURL, version: wa.graphVersion, accessToken: token))
+    }
+
+    /// The env-configured account's catalog (WHATSAPP_WABA_ID + WHATSAPP_ACCESS_TOKEN).
+    public static func templateSync(_ config: ServiceConfig) -> TemplateSync? {
+        let wa = config.whatsapp
+        guard let waba = wa.wabaId, let token = wa.accessToken else { return nil }
+        return TemplateSync(baseURL: wa.graphURL, version: wa.graphVersion, wabaId: waba, accessToken: token)
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// The outbound governor, shared by every sender replica through PostgreSQL:
+/// - per business number, GCRA pacing at its `messages_per_second` (`sender_numbers.tat`): each
+///   send reserves the next slot with one atomic UPDATE, so N replicas together never exceed
+///   the rate; back-offs (130429, 131057, auth errors) push `tat` forward for all of them;
+/// - per (number, recipient), Meta's pair rate: one message per 6 s with bursts up to 45;
+/// - per number, the messaging tier: unique recipients of business-initiated sends over a
+///   rolling 24 h (serialized per number by a transaction-scoped advisory lock).
+public struct Governor: Sendable {
+    public enum Verdict: Sendable, Equatable {
+        /// Send at this instant (now or a little later: the caller sleeps until then).
+        case sendAt(Date)
+        /// Not now: put the request in the retry queue until then.
+        case deferred(until: Date, reason: String)
+    }
+
+    public static let pairInterval: TimeInterval = 6
+    public static let pairBurst = 45
+
+    let postgres: PostgresClient
+    let logger: Logger
+    /// Numbers whose `sender_numbers` row this process has already ensured (saves a round trip per send).
+    let ensured = KnownNumbers()
+    /// Longer waits than this go to the retry queue instead of holding the consumer.
+    public let maxInlineWait: TimeInterval
+
+    public init(postgres: PostgresClient, logger: Logger, maxInlineWait: TimeInterval = 2) {
+        self.postgres = postgres
+        self.logger = logger
+        self.maxInlineWait = maxInlineWait
+    }
+
+    /// Pair rate first (it defers without spending the number's capacity), then the tier
+    /// budget for business-initiated sends, then the number's slot.
+    public func admit(
+        number: NumberSettings, waId: String, businessInitiated: Bool
+    ) async throws -> Verdict {
+        if let until = try await pairDeferral(number.phoneNumberId, waId: waId) {
+            return .deferred(until: until, reason: "pair rate limit (1 message / 6 s to the same recipient)")
+        }
+        if businessInitiated, let limit = number.tierLimit,
+            let until = try await tierDeferral(number.phoneNumberId, waId: waId, limit: limit)
+        {
+            return .deferred(
+                until: until, reason: "messaging tier \(number.messagingTier): \(limit) unique recipients per 24 h used"
+            )
+        }
+        return try await numberSlot(number)
+    }
+
+    /// Reserves the number's next send slot unless it is further away than `maxInlineWait`.
+    public func numberSlot(_ number: NumberSettings) async throws -> Verdict {
+        let interval = 1.0 / Double(max(1, number.messagesPerSecond))
+        let id = number.phoneNumberId
+        if !ensured.contains(id) {
+            try await postgres.query(
+                "INSERT INTO sender_numbers (phone_number_id) VALUES (\(id)) ON CONFLICT DO NOTHING", logger: logger)
+            ensured.insert(id)
+        }
+        // One statement reads and advances tat under the row lock: replicas never share a slot.
+        let rows = try await postgres.query(
+            """
+            UPDATE sender_numbers SET
+                tat = CASE WHEN greatest(tat, clock_timestamp()) <= clock_timestamp() + make_interval(secs => \(maxInlineWait))
+                           THEN greatest(tat, clock_timestamp()) + make_interval(secs => \(interval)) ELSE tat END,
+                updated_at = now()
+            WHERE phone_number_id = \(id)
+            RETURNING tat, greatest(tat, clock_timestamp()) <= clock_timestamp() + make_interval(secs => \(maxInlineWait + interval)),
+                      pause_reason
+            """, logger: logger)
+        for try await (tat, reserved, reason) in rows.decode((Date, Bool, String?).self) {
+            if reserved { return .sendAt(tat.addingTimeInterval(-interval)) }
+            return .deferred(until: tat, reason: "number paced" + (reason.map { " (\($0))" } ?? ""))
+        }
+        return .sendAt(Date())
+    }
+
+    /// Slows every replica's sends on this number for `seconds` (Meta asked us to back off).
+    public func pause(_ phoneNumberId: String, for seconds: TimeInterval, reason: String) async throws {
+        try await postgres.query(
+            """
+            INSERT INTO sender_numbers (phone_number_id, tat, paused_until, pause_reason)
+            VALUES (\(phoneNumberId), now() + make_interval(secs => \(seconds)), now() + make_interval(secs => \(seconds)),
+                    \(reason))
+            ON CONFLICT (phone_number_id) DO UPDATE SET
+                tat = greatest(sender_numbers.tat, EXCLUDED.tat), paused_until = EXCLUDED.paused_until,
+                pause_reason = EXCLUDED.pause_reason, updated_at = now()
+            """, logger: logger)
+    }
+
+    /// GCRA on the pair: allowed while tat ≤ now + (burst - 1) × 6 s; each send adds 6 s.
+    func pairDeferral(_ phoneNumberId: String, waId: String) async throws -> Date? {
+        let tolerance = Double(Self.pairBurst - 1) * Self.pairInterval
+        let rows = try await postgres.query(
+            """
+            INSERT INTO sender_pairs AS p (phone_number_id, wa_id, tat)
+            VALUES (\(phoneNumberId), \(waId), now() + make_interval(secs => \(Self.pairInterval)))
+            ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET
+                tat = CASE WHEN p.tat <= now() + make_interval(secs => \(tolerance))
+                           THEN greatest(p.tat, now()) + make_interval(secs => \(Self.pairInterval)) ELSE p.tat END
+            RETURNING tat, tat <= now() + make_interval(secs => \(tolerance + Self.pairInterval))
+            """, logger: logger)
+        for try await (tat, allowed) in rows.decode((Date, Bool).self) {
+            return allowed ? nil : tat.addingTimeInterval(-tolerance)
+        }
+        return nil
+    }
+
+    /// 131056 from Meta: how many times in a row this pair was limited (for 4^n s).
+    public func pairLimited(_ phoneNumberId: String, waId: String) async throws -> Int {
+        let rows = try await postgres.query(
+            """
+            INSERT INTO sender_pairs AS p (phone_number_id, wa_id, pair_limit_hits) VALUES (\(phoneNumberId), \(waId), 1)
+            ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET pair_limit_hits = p.pair_limit_hits + 1
+            RETURNING pair_limit_hits - 1
+            """, logger: logger)
+        for try await n in rows.decode(Int.self) { return n }
+        return 0
+    }
+
+    public func pairDelivered(_ phoneNumberId: String, waId: String) async throws {
+        try await postgres.query(
+            """
+            UPDATE sender_pairs SET pair_limit_hits = 0
+            WHERE phone_number_id = \(phoneNumberId) AND wa_id = \(waId) AND pair_limit_hits > 0
+            """, logger: logger)
+    }
+
+    /// nil = within budget (the recipient is now counted); else when a place frees up.
+    func tierDeferral(_ phoneNumberId: String, waId: String, limit: Int) async throws -> Date? {
+        try await postgres.withTransaction(logger: logger) { conn in
+            try await conn.query(
+                "SELECT pg_advisory_xact_lock(hashtext('crm.tier.' || \(phoneNumberId)))", logger: logger)
+            let known = try await conn.query(
+                """
+                SELECT 1 FROM sender_tier_recipients WHERE phone_number_id = \(phoneNumberId) AND wa_id = \(waId)
+                  AND last_at > now() - interval '24 hours'
+                """, logger: logger)
+            for try await _ in known { return nil }
+            let used = try await conn.query(
+                """
+                SELECT count(*)::int, min(last_at) FROM sender_tier_recipients
+                WHERE phone_number_id = \(phoneNumberId) AND last_at > now() - interval '24 hours'
+                """, logger: logger)
+            for try await (count, oldest) in used.decode((Int, Date?).self) where count >= limit {
+                return (oldest ?? Date()).addingTimeInterval(24 * 3600)
+            }
+            try await conn.query(
+                """
+                INSERT INTO sender_tier_recipients (phone_number_id, wa_id, last_at) VALUES (\(phoneNumberId), \(waId), now())
+                ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET last_at = now()
+                """, logger: logger)
+            return nil
+        }
+    }
+}
+
+final class KnownNumbers: Sendable {
+    let ids = Mutex(Set<String>())
+    func contains(_ id: String) -> Bool { ids.withLock { $0.contains(id) } }
+    func insert(_ id: String) { _ = ids.withLock { $0.insert(id) } }
+}
