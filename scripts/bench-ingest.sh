@@ -19,18 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
 export STACK=bench
-PIDS=()
-cleanup() {
-  local rc=$?
-  trap '' INT TERM
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  "$REPO_ROOT/scripts/stack.sh" stop || true
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 "$REPO_ROOT/scripts/setup.sh"
 log "swift build -c release (first time: several minutes)"
@@ -57,7 +46,7 @@ start() {
   local name=$1
   shift
   env "$@" "$BIN/$name" >"$LOGS/$name.log" 2>&1 &
-  PIDS+=("$!")
+  BENCH_PIDS+=("$!")
   SERVICE_PIDS[$name]=$!
 }
 start gateway HTTP_PORT="$GATEWAY_PORT"

@@ -19,18 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
 export STACK=bench
-PIDS=()
-cleanup() {
-  local rc=$?
-  trap '' INT TERM
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  "$REPO_ROOT/scripts/stack.sh" stop || true
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 "$REPO_ROOT/scripts/setup.sh"
 CONFIG=${BENCH_CONFIG:-release}
@@ -63,7 +52,7 @@ start() {
   local name=$1 key=$2
   shift 2
   env "$@" "$BIN/$name" >"$LOGS/$key.log" 2>&1 &
-  PIDS+=("$!")
+  BENCH_PIDS+=("$!")
   SERVICE_PIDS[$key]=$!
 }
 # No status webhooks: the sender is what is measured.

@@ -115,3 +115,20 @@ PY
     "$venv/bin/python" -m pip install --disable-pip-version-check -q $need
   fi
 }
+
+# Benchmarks: processes started with `bench_start_bg` are stopped, and the
+# `bench` stack with them, however the script ends.
+BENCH_PIDS=()
+bench_cleanup() {
+  local rc=$?
+  trap '' INT TERM
+  for pid in "${BENCH_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${BENCH_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  "$REPO_ROOT/scripts/stack.sh" stop || true
+  exit "$rc"
+}
+bench_traps() {
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}

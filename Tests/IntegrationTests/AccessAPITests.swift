@@ -146,7 +146,7 @@ struct AccessAPITests {
             let actor = agentA.uuidString.lowercased()
             #expect(
                 try await h.db.count(
-                    "SELECT 1 FROM audit_log WHERE entity = 'send' AND entity_id = '\(requestId)' AND actor = '\(actor)'"
+                    "SELECT 1 FROM audit_log WHERE entity = 'send_request' AND entity_id = '\(requestId)' AND actor = '\(actor)'"
                 )
                     == 1)
         }

@@ -26,10 +26,7 @@ public struct GroupLagExporter: Service {
     }
 
     public func run() async throws {
-        while !gate.isOpen {
-            if Task.isShuttingDownGracefully || Task.isCancelled { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        guard try await gate.waitUnlessShuttingDown() else { return }
         var groups: [String: [String]] = [:]
         var stageOf: [String: String] = [:]
         for (stage, topics) in ConsumerGroups.stages {

@@ -45,10 +45,7 @@ public struct ConsumerLoop: Service {
         // Subscribe only once the topics exist: librdkafka looks for a missing subscribed
         // topic again only at the next metadata refresh (minutes by default).
         // Leave at once on SIGTERM even while start-up still waits for Kafka or PostgreSQL.
-        while !gate.isOpen {
-            if Task.isShuttingDownGracefully || Task.isCancelled { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        guard try await gate.waitUnlessShuttingDown() else { return }
         let consumer = try makeConsumer()
         logger.info("consuming", metadata: ["stage": "\(stage)"])
         var lastLagReport = ContinuousClock.now

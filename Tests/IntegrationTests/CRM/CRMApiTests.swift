@@ -143,7 +143,11 @@ struct CRMApiTests {
     @Test func firstResponseAndWhatsAppsMarketingOptOutThroughTheRunningServices() async throws {
         try await E2EStack.with { stack in
             let customer = Payloads.newNumber()
-            #expect(try await stack.postInboundText(wamid: Payloads.newWamid(), from: customer, text: "Oi") == 200)
+            // Written now, so that a free-form reply is inside the 24-hour customer-service window.
+            let now = Int(Date().timeIntervalSince1970)
+            let inbound = Payloads.inboundText(
+                wamid: Payloads.newWamid(), from: customer, name: "Carla", text: "Oi", at: now)
+            #expect(try await stack.postWebhook(Payloads.notification([inbound])).status == 200)
             try await eventually("conversation opened") { try await stack.count("SELECT 1 FROM conversations") == 1 }
             let sent = try await stack.api(.POST, "/messages", body: #"{"to":"+\#(customer)","text":"Olá!"}"#)
             #expect(sent.status == 202)

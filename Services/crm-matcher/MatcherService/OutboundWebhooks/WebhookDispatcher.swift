@@ -34,10 +34,7 @@ public struct WebhookDispatcher: Service {
     }
 
     public func run() async throws {
-        while !gate.isOpen {
-            if Task.isShuttingDownGracefully || Task.isCancelled { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        guard try await gate.waitUnlessShuttingDown() else { return }
         // Redirects are not followed: a receiver must answer at the URL it registered.
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow

@@ -74,7 +74,8 @@ struct SendIntake: Sendable {
                         : "template \(wanted.name) does not exist in \(wanted.language) (it exists in "
                             + "\(languages.joined(separator: ", ")))"))
         }
-        let actor = principal.userId.uuidString
+        // The audit log's actor form (lowercase, as every other API write records it).
+        let actor = principal.userId.uuidString.lowercased()
         switch verdict {
         case .failure(let refusal):
             let created = try await postgres.withTransaction(logger: logger) { conn in

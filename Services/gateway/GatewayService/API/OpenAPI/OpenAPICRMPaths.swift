@@ -65,6 +65,39 @@ extension OpenAPIPaths {
         ]
     }
 
+    static var templates: [APIOperation] {
+        let template = OA.object([
+            "name": OA.string, "language": OA.string, "status": OA.string, "category": OA.string,
+            "parameter_format": OA.string, "variables": OA.array(OA.any), "mapping": OA.any,
+        ])
+        let templatePath = "/api/v1/templates/{name}/{language}"
+        return [
+            APIOperation(
+                "GET", "/api/v1/templates", tag: "templates", "the synced template catalog",
+                query: OA.paging + [OA.query("status")], responses: ["200": OA.page(template)]),
+            APIOperation(
+                "POST", "/api/v1/templates/sync", tag: "templates",
+                "sync every page of the WABA's message_templates now (admin, manager)",
+                responses: ["200": OA.jsonResponse("sync result", OA.any), "403": OA.errorResponse("role")]),
+            APIOperation(
+                "PUT", templatePath + "/mapping", tag: "templates",
+                "map every variable to a contact/lead field, campaign column or literal; validated, with a preview",
+                body: OA.any,
+                responses: [
+                    "200": OA.jsonResponse("the template with its mapping and preview", template),
+                    "400": OA.errorResponse("every unmapped or ill-typed variable"), "404": notFound,
+                ]),
+            APIOperation(
+                "POST", templatePath + "/test-send", tag: "templates",
+                "send the template, with its mapping, to every configured test recipient",
+                body: OA.any,
+                responses: [
+                    "202": OA.jsonResponse("queued sends", OA.any), "404": notFound,
+                    "422": OA.errorResponse("refused by the policy gate"),
+                ]),
+        ]
+    }
+
     static var integrations: [APIOperation] {
         let webhook = OA.object([
             "id": OA.uuid, "url": OA.string, "events": OA.array(OA.string), "active": OA.bool,

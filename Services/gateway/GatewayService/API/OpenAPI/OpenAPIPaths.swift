@@ -152,13 +152,20 @@ enum OpenAPIPaths {
                 "one message with its status history (agents: their contacts only)",
                 responses: ["200": OA.jsonResponse("the message", OA.ref("Message")), "404": notFound]),
             APIOperation(
-                "POST", "/api/v1/messages", tag: "messages", "queue a text send (agents: to their contacts only)",
+                "POST", "/api/v1/messages", tag: "messages",
+                "queue a template or text send through the policy gate (agents: to their contacts only)",
                 body: OA.object(
-                    ["to": OA.string, "text": OA.string, "idempotency_key": OA.string, "test": OA.bool],
-                    required: ["to", "text"]),
+                    [
+                        "to": OA.string, "text": OA.string,
+                        "template": OA.object(["name": OA.string, "language": OA.string, "variables": OA.any]),
+                        "idempotency_key": OA.string, "test": OA.bool, "campaign_id": OA.uuid,
+                        "phone_number_id": OA.string,
+                    ],
+                    required: ["to"]),
                 responses: [
                     "202": OA.jsonResponse("queued", OA.object(["request_id": OA.string], required: ["request_id"])),
                     "404": notFound, "409": OA.errorResponse("idempotency_key used by another user"),
+                    "422": OA.errorResponse("refused by the policy gate, with the reason"),
                     "503": OA.errorResponse("Kafka unavailable; retry"),
                 ]),
             APIOperation(
