@@ -65,7 +65,9 @@ enum KafkaConfig {
     /// Milliseconds for librdkafka's `int timeout_ms` parameters, clamped to [0, Int32.max].
     static func milliseconds(_ duration: Duration) -> Int32 {
         let (seconds, attoseconds) = duration.components
-        if seconds < 0 { return 0 }
+        // A negative duration can have seconds == 0 and negative attoseconds (-1.5 ms is
+        // (0, -1.5e15)): it must become 0, never -1, which librdkafka reads as "wait forever".
+        if seconds < 0 || attoseconds < 0 { return 0 }
         let ms = seconds.multipliedReportingOverflow(by: 1000)
         if ms.overflow { return Int32.max }
         let total = ms.partialValue + attoseconds / 1_000_000_000_000_000
