@@ -60,13 +60,7 @@ else
   DRAIN=0
 fi
 
-for url in "${READY_URLS[@]}"; do
-  for _ in $(seq 1 120); do
-    curl -fsS -o /dev/null "$url" 2>/dev/null && break
-    sleep 0.5
-  done
-  curl -fsS -o /dev/null "$url" || die "not ready: $url (logs in $LOGS)"
-done
+bench_wait_ready "${READY_URLS[@]}"
 # Let both consumer groups settle before the clock starts.
 sleep 5
 

@@ -62,13 +62,7 @@ for i in $(seq 1 "${BENCH_SENDERS:-1}"); do
   start sender "sender$i" ADMIN_PORT=$((28102 + i))
   READY_URLS+=("http://127.0.0.1:$((28102 + i))/readyz")
 done
-for url in "${READY_URLS[@]}"; do
-  for _ in $(seq 1 120); do
-    curl -fsS -o /dev/null "$url" 2>/dev/null && break
-    sleep 0.5
-  done
-  curl -fsS -o /dev/null "$url" || die "not ready: $url (logs in $LOGS)"
-done
+bench_wait_ready "${READY_URLS[@]}"
 # The sender syncs the template catalog at start; let it and the consumer group settle.
 sleep 5
 

@@ -132,3 +132,15 @@ bench_traps() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 }
+
+# Waits (up to 60 s each) until every URL answers 2xx; dies naming the first that does not.
+bench_wait_ready() {
+  local url
+  for url in "$@"; do
+    for _ in $(seq 1 120); do
+      curl -fsS -o /dev/null "$url" 2>/dev/null && break
+      sleep 0.5
+    done
+    curl -fsS -o /dev/null "$url" || die "not ready: $url (logs in $LOGS)"
+  done
+}
