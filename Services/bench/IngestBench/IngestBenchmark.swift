@@ -225,7 +225,3 @@ public struct IngestBenchmark: Sendable {
         return "n/a"
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -140,10 +140,6 @@ final class InFlightCount: Sendable {
     func add(_ n: Int) { count.withLock { $0 += n } }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
 extension TimeAmount {
     init(_ duration: Duration) {
         self = .nanoseconds(

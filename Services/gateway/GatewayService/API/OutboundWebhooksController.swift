@@ -153,10 +153,3 @@ struct OutboundWebhooksController: Sendable {
         return id
     }
 }
-
-extension JSONValue {
-    /// The JSON form of an API model, for the audit log.
-    init(encoding value: some Encodable) throws {
-        self = try JSONParser.parse(Array(try JSONCoding.encoder().encode(value)))
-    }
-}
