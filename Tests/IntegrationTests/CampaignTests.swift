@@ -98,7 +98,7 @@ struct CampaignTests {
             #expect(created["state"] == "draft")
             #expect(created["recipients"]?.doubleValue == 2)
             #expect(created["excluded_opted_out"]?.doubleValue == 1)
-            #expect(created["rejected_rows"]?.arrayValue?.compactMap { $0["row"]?.doubleValue } == [3, 4, 5])
+            #expect(created["rejected_rows"]?.arrayValue.compactMap { $0["row"]?.doubleValue } == [3, 4, 5])
             let id = try #require(created["id"]?.stringValue)
             #expect(
                 try await h.db.count(
@@ -192,7 +192,7 @@ struct CampaignTests {
             let id = try #require(created.json?["id"]?.stringValue)
             #expect(created.json?["recipients"]?.doubleValue == 5)
             #expect(created.json?["excluded_opted_out"]?.doubleValue == 1)
-            #expect(created.json?["rejected_rows"]?.arrayValue?.first?["row"]?.doubleValue == 8)
+            #expect(created.json?["rejected_rows"]?.arrayValue.first?["row"]?.doubleValue == 8)
 
             let early = try await stack.api(.POST, "/campaigns/\(id)/launch")
             #expect(early.status == 409)
@@ -201,7 +201,7 @@ struct CampaignTests {
 
             let test = try await stack.api(.POST, "/campaigns/\(id)/test-send")
             #expect(test.status == 202, "\(test.body)")
-            let testRequest = try #require(test.json?["items"]?.arrayValue?.first?["request_id"]?.stringValue)
+            let testRequest = try #require(test.json?["items"]?.arrayValue.first?["request_id"]?.stringValue)
             let testState = try await stack.waitForSend(testRequest, state: "sent")
             let testText = try await stack.api(.GET, "/messages/\(testState["wamid"]?.stringValue ?? "")")
             #expect(testText.json?["text"]?.stringValue?.contains("Hola Cliente 0, tu factura F-0") == true)
@@ -312,7 +312,7 @@ struct CampaignTests {
             func testAndWait() async throws {
                 let test = try await stack.api(.POST, "/campaigns/\(id)/test-send")
                 #expect(test.status == 202, "\(test.body)")
-                let request = try #require(test.json?["items"]?.arrayValue?.first?["request_id"]?.stringValue)
+                let request = try #require(test.json?["items"]?.arrayValue.first?["request_id"]?.stringValue)
                 try await stack.waitForSend(request, state: "sent")
             }
             try await testAndWait()

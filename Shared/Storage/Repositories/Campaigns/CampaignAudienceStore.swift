@@ -38,6 +38,8 @@ public struct AudienceSelection: Sendable, Equatable {
     public var optedOut = 0
     /// Contacts known only by a user id (no phone number to send to).
     public var noPhone = 0
+
+    public init() {}
 }
 
 extension CampaignStore {
