@@ -189,7 +189,7 @@ struct CampaignTests {
                     "audience": ["csv": .string(csv), "skip_invalid_rows": true],
                 ]))
             #expect(created.status == 201, "\(created.body)")
-            let id = try #require(created.json?["id"]?.stringValue)
+            let id = try #require(created.json?["id"]?.stringValue).lowercased()
             #expect(created.json?["recipients"]?.doubleValue == 5)
             #expect(created.json?["excluded_opted_out"]?.doubleValue == 1)
             #expect(created.json?["rejected_rows"]?.arrayValue.first?["row"]?.doubleValue == 8)
@@ -307,7 +307,7 @@ struct CampaignTests {
                     "name": "hello", "template": "hello_world", "language": "en_US", "audience": ["csv": .string(csv)],
                 ]))
             #expect(created.status == 201, "\(created.body)")
-            let id = try #require(created.json?["id"]?.stringValue)
+            let id = try #require(created.json?["id"]?.stringValue).lowercased()
 
             func testAndWait() async throws {
                 let test = try await stack.api(.POST, "/campaigns/\(id)/test-send")
