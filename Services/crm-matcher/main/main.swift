@@ -26,6 +26,7 @@ await serviceMain("crm-matcher") {
                 ActivityRelay(publisher: ActivityPublisher(context: context), gate: gate, logger: context.logger),
                 WebhookDispatcher(
                     postgres: context.postgres, settings: webhookSettings, gate: gate, logger: context.logger),
+                CRMScheduler(context: context, settings: settings.automation, gate: gate),
             ]
         })
 }

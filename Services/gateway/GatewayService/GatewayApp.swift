@@ -40,6 +40,9 @@ public enum GatewayApp {
         FailuresController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
             .add(to: api)
         OutboundWebhooksController(auth: auth, postgres: postgres, logger: logger).add(to: api)
+        TasksController(auth: auth, postgres: postgres, publisher: activity, logger: logger).add(to: api)
+        WorkflowRulesController(auth: auth, postgres: postgres, defaultWabaId: config.whatsapp.wabaId, logger: logger)
+            .add(to: api)
         return router
     }
 

@@ -65,6 +65,10 @@ public struct InboundProcessor: Sendable {
             guard let c = contactOf[m.wamid] else { continue }
             try await apply(m, contact: c.id, owner: c.ownerId, attribution: attribution, outbox: &outbox)
         }
+        // Workflow rules see the CRM records as this batch left them, and commit with it.
+        try await WorkflowEngine(settings: settings.automation).run(
+            for: messages.filter { fresh.contains($0.wamid) }, contacts: contactOf, attribution: attribution,
+            keywords: settings.keywords, outbox: &outbox)
         return outbox.ids
     }
 
