@@ -73,6 +73,7 @@ struct WorkflowRuleTests {
         #expect(WorkflowRuleParser.trigger(rule.trigger.json, problems: &again) == rule.trigger)
         #expect(WorkflowRuleParser.conditions(rule.json["conditions"], problems: &again) == rule.conditions)
         #expect(WorkflowRuleParser.actions(rule.json["actions"], problems: &again) == rule.actions)
+        #expect(WorkflowRuleParser.trigger(WorkflowTrigger.buttonReply([]).json, problems: &again) == .buttonReply([]))
         #expect(again.isEmpty, "\(again)")
     }
 

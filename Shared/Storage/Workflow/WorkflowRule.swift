@@ -17,6 +17,7 @@ public enum WorkflowTrigger: Sendable, Equatable {
         switch self {
         case .inboundMessage: ["type": "inbound_message"]
         case .keyword(let words): ["type": "keyword", "keywords": .array(words.map(JSONValue.string))]
+        case .buttonReply(let payloads) where payloads.isEmpty: ["type": "button_reply"]  // any reply
         case .buttonReply(let payloads): ["type": "button_reply", "payloads": .array(payloads.map(JSONValue.string))]
         case .noReply(let minutes): ["type": "no_reply", "minutes": .number(Double(minutes))]
         }
