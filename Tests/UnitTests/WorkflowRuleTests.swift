@@ -74,6 +74,14 @@ struct WorkflowRuleTests {
         #expect(WorkflowRuleParser.conditions(rule.json["conditions"], problems: &again) == rule.conditions)
         #expect(WorkflowRuleParser.actions(rule.json["actions"], problems: &again) == rule.actions)
         #expect(WorkflowRuleParser.trigger(WorkflowTrigger.buttonReply([]).json, problems: &again) == .buttonReply([]))
+        for trigger in [WorkflowTrigger.leadStageChanged([]), .leadStageChanged(["Qualified"])] {
+            #expect(WorkflowRuleParser.trigger(trigger.json, problems: &again) == trigger)
+        }
+        #expect(WorkflowEvaluation.firesOnStageChange(.leadStageChanged(["Qualified"]), to: "qualified"))
+        #expect(!WorkflowEvaluation.firesOnStageChange(.leadStageChanged(["qualified"]), to: "won"))
+        #expect(WorkflowEvaluation.firesOnStageChange(.leadStageChanged([]), to: "won"))
+        #expect(!WorkflowEvaluation.firesOnStageChange(.inboundMessage, to: "won"))
+        #expect(!WorkflowEvaluation.fires(.leadStageChanged([]), for: facts()))
         #expect(again.isEmpty, "\(again)")
     }
 

@@ -20,6 +20,9 @@ await serviceMain("crm-matcher") {
                 MarketingPreferencesHandler(context: $0)
             },
             ConsumerSpec(stage: "webhooks", topics: [Topics.crmActivity]) { ActivityWebhookFanOut(context: $0) },
+            ConsumerSpec(stage: "crm-matcher-workflows", topics: [Topics.crmActivity]) {
+                LeadStageWorkflowHandler(context: $0, settings: settings.automation)
+            },
         ],
         background: { context, gate in
             [

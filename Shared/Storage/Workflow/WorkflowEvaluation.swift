@@ -34,7 +34,7 @@ public struct WorkflowFacts: Sendable, Equatable {
 /// (`preço` matches "Qual o PRECO?", `price` does not match "priceless").
 public enum WorkflowEvaluation {
     /// Whether an inbound message fires this trigger now. `no_reply` never fires on the
-    /// message itself: it is scheduled then (see `schedulesNoReply`).
+    /// message itself (it is scheduled then), nor does `lead_stage_changed`.
     public static func fires(_ trigger: WorkflowTrigger, for facts: WorkflowFacts) -> Bool {
         switch trigger {
         case .inboundMessage:
@@ -49,9 +49,15 @@ public enum WorkflowEvaluation {
         case .buttonReply(let payloads):
             guard let values = facts.replyValues else { return false }
             return payloads.isEmpty || payloads.contains { values.contains($0) }
-        case .noReply:
+        case .noReply, .leadStageChanged:
             return false
         }
+    }
+
+    /// Whether a lead moving to `stage` fires this trigger.
+    public static func firesOnStageChange(_ trigger: WorkflowTrigger, to stage: String) -> Bool {
+        guard case .leadStageChanged(let stages) = trigger else { return false }
+        return stages.isEmpty || stages.contains { normalize($0) == normalize(stage) }
     }
 
     /// The minutes to wait for an agent's reply, when the trigger is `no_reply`.

@@ -4,14 +4,16 @@ import WireModels
 /// What starts a rule. JSON: `{"type": "inbound_message"}`, `{"type": "keyword", "keywords": [...]}`,
 /// `{"type": "button_reply", "payloads": [...]}` (empty or absent: any reply),
 /// `{"type": "no_reply", "minutes": N}` (no outbound message to the contact N minutes after an
-/// inbound one; checked by the scheduler).
+/// inbound one; checked by the scheduler), `{"type": "lead_stage_changed", "stages": [...]}`
+/// (a lead moved to one of these stages; empty or absent: any stage).
 public enum WorkflowTrigger: Sendable, Equatable {
     case inboundMessage
     case keyword([String])
     case buttonReply([String])
     case noReply(minutes: Int)
+    case leadStageChanged([String])
 
-    public static let types = ["inbound_message", "keyword", "button_reply", "no_reply"]
+    public static let types = ["inbound_message", "keyword", "button_reply", "no_reply", "lead_stage_changed"]
 
     public var json: JSONValue {
         switch self {
@@ -20,6 +22,9 @@ public enum WorkflowTrigger: Sendable, Equatable {
         case .buttonReply(let payloads) where payloads.isEmpty: ["type": "button_reply"]  // any reply
         case .buttonReply(let payloads): ["type": "button_reply", "payloads": .array(payloads.map(JSONValue.string))]
         case .noReply(let minutes): ["type": "no_reply", "minutes": .number(Double(minutes))]
+        case .leadStageChanged(let stages) where stages.isEmpty: ["type": "lead_stage_changed"]
+        case .leadStageChanged(let stages):
+            ["type": "lead_stage_changed", "stages": .array(stages.map(JSONValue.string))]
         }
     }
 }

@@ -43,6 +43,9 @@ public enum WorkflowRuleParser {
         case "button_reply":
             r.only(["type", "payloads"])
             return .buttonReply(r.strings("payloads", required: false) ?? [])
+        case "lead_stage_changed":
+            r.only(["type", "stages"])
+            return .leadStageChanged(r.strings("stages", required: false) ?? [])
         case "no_reply":
             r.only(["type", "minutes"])
             return r.int("minutes", 1...maxMinutes, required: true).map { WorkflowTrigger.noReply(minutes: $0) }

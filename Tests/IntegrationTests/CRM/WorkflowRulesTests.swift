@@ -123,6 +123,44 @@ struct WorkflowRulesTests {
         #expect(try await db.count("SELECT 1 FROM crm_activity WHERE kind = 'task.reminder_fired'") == 1)
     }
 
+    @Test func aLeadStageChangeRunsItsRulesOnceAndChangesMadeByRulesTriggerNothing() async throws {
+        let db = try await F.migrated()
+        defer { db.close() }
+        try await F.process([F.message(from: Payloads.newNumber(), text: "Oi")], on: db.client)
+        let leadId = try await F.id(db, "SELECT id FROM leads")
+        let contactId = try await F.id(db, "SELECT contact_id FROM leads")
+        _ = try await rule(
+            db, "qualified → proposal task", trigger: .leadStageChanged(["qualified"]),
+            actions: [.createTask(title: "Send the proposal", dueInMinutes: 60, ownerId: nil)])
+        func change(to stage: String, version: Int, byRule: Bool = false) -> CRMActivity {
+            var data: [String: JSONValue] = ["stage": .string(stage), "previous_stage": "new"]
+            if byRule { data["rule_id"] = .string(UUID().uuidString) }
+            return CRMActivity(
+                kind: "lead.stage_changed", entity: "lead", entityId: leadId.uuidString,
+                contactId: contactId.uuidString, version: version, at: Date(), actor: "someone",
+                data: .object(data))
+        }
+        let qualified = change(to: "qualified", version: 2)
+        let engine = WorkflowEngine(settings: AutomationSettings())
+        for batch in [
+            [qualified], [qualified, change(to: "won", version: 3)],
+            [change(to: "qualified", version: 4, byRule: true)],
+        ] {
+            try await db.client.withTransaction(logger: logger) { conn in
+                var outbox = ActivityOutbox(conn: conn, logger: logger)
+                try await engine.runStageChanges(batch, outbox: &outbox)
+            }
+        }
+        #expect(try await db.count("SELECT 1 FROM workflow_executions") == 1)
+        #expect(
+            try await db.count(
+                "SELECT 1 FROM workflow_executions WHERE trigger_event_id = '\(qualified.eventId)' AND outcome = 'done'"
+            )
+                == 1)
+        #expect(
+            try await db.count("SELECT 1 FROM tasks WHERE title = 'Send the proposal' AND lead_id = '\(leadId)'") == 1)
+    }
+
     @Test func rulesAreValidatedWholeOnSaveListedInOrderAndAudited() async throws {
         try await APIHarness.run { h, client in
             let bad = try await h.call(

@@ -16,8 +16,11 @@ extension OpenAPIPaths {
             "id": OA.uuid, "name": OA.string,
             "trigger": OA.object(
                 [
-                    "type": OA.enumeration(["inbound_message", "keyword", "button_reply", "no_reply"]),
+                    "type": OA.enumeration([
+                        "inbound_message", "keyword", "button_reply", "no_reply", "lead_stage_changed",
+                    ]),
                     "keywords": OA.array(OA.string), "payloads": OA.array(OA.string), "minutes": OA.int,
+                    "stages": OA.array(OA.string),
                 ], required: ["type"]),
             "conditions": OA.array(typed), "actions": OA.array(typed), "position": OA.int, "active": OA.bool,
             "version": OA.int, "created_at": OA.dateTime, "updated_at": OA.dateTime,
