@@ -99,7 +99,7 @@ let package = Package(
         + service("normalizer", lib: "NormalizerService", folder: "normalizer", deps: ["ServiceKit"])
         + service(
             "crm-matcher", lib: "MatcherService", folder: "crm-matcher",
-            deps: ["ServiceKit", .product(name: "AsyncHTTPClient", package: "async-http-client")])
+            deps: ["ServiceKit", "Outbound", .product(name: "AsyncHTTPClient", package: "async-http-client")])
         + service(
             "sender", lib: "SenderService", folder: "sender",
             deps: ["ServiceKit", "Outbound", .product(name: "AsyncHTTPClient", package: "async-http-client")])

@@ -13,11 +13,13 @@ public struct InboundMessageHandler: RecordBatchHandler {
     let context: WorkerContext
     let processor: InboundProcessor
     let publisher: ActivityPublisher
+    let sends: WorkflowSendPublisher
 
     public init(context: WorkerContext, settings: MatcherSettings, router: any LeadRouter = StickyOwnerRouter()) {
         self.context = context
         processor = InboundProcessor(settings: settings, router: router)
         publisher = ActivityPublisher(context: context)
+        sends = WorkflowSendPublisher(context: context)
     }
 
     public func handle(_ records: [KafkaRecord]) async throws {
@@ -27,6 +29,12 @@ public struct InboundMessageHandler: RecordBatchHandler {
             try await processor.process(messages, on: conn, logger: logger)
         }
         try await publisher.publish(ids: outbox)
+        do {
+            try await sends.publish()
+        } catch {
+            // Committed already: the scheduler's relay publishes them once the broker is back.
+            logger.warning("workflow sends not published yet", metadata: ["error": "\(error)"])
+        }
         for m in messages {
             logger.debug("inbound message stored", metadata: ["event_id": "\(m.wamid)"])
         }

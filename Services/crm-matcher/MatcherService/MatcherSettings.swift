@@ -7,10 +7,16 @@ public struct MatcherSettings: Sendable {
     /// A conversation with no message either way for this long is over; the next inbound opens a
     /// new one (default 24 h, WhatsApp's customer service window).
     public var conversationIdle: Duration
+    /// Tasks, reminders and workflow rules.
+    public var automation: AutomationSettings
 
-    public init(keywords: ConsentKeywords = ConsentKeywords(), conversationIdle: Duration = .seconds(24 * 3600)) {
+    public init(
+        keywords: ConsentKeywords = ConsentKeywords(), conversationIdle: Duration = .seconds(24 * 3600),
+        automation: AutomationSettings = AutomationSettings()
+    ) {
         self.keywords = keywords
         self.conversationIdle = conversationIdle
+        self.automation = automation
     }
 
     /// From `CRM_OPT_OUT_KEYWORDS`, `CRM_OPT_IN_KEYWORDS` (empty: the built-in lists) and
@@ -33,6 +39,7 @@ public struct MatcherSettings: Sendable {
         }
         return MatcherSettings(
             keywords: ConsentKeywords(optOut: optOut, optIn: optIn),
-            conversationIdle: .milliseconds(Int64(hours * 3_600_000)))
+            conversationIdle: .milliseconds(Int64(hours * 3_600_000)),
+            automation: try AutomationSettings(environment: Environment(values: env)))
     }
 }

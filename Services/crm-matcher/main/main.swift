@@ -20,12 +20,16 @@ await serviceMain("crm-matcher") {
                 MarketingPreferencesHandler(context: $0)
             },
             ConsumerSpec(stage: "webhooks", topics: [Topics.crmActivity]) { ActivityWebhookFanOut(context: $0) },
+            ConsumerSpec(stage: "crm-matcher-workflows", topics: [Topics.crmActivity]) {
+                LeadStageWorkflowHandler(context: $0, settings: settings.automation)
+            },
         ],
         background: { context, gate in
             [
                 ActivityRelay(publisher: ActivityPublisher(context: context), gate: gate, logger: context.logger),
                 WebhookDispatcher(
                     postgres: context.postgres, settings: webhookSettings, gate: gate, logger: context.logger),
+                CRMScheduler(context: context, settings: settings.automation, gate: gate),
             ]
         })
 }

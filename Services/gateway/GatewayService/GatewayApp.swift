@@ -41,6 +41,9 @@ public enum GatewayApp {
             .add(to: api)
         OutboundWebhooksController(auth: auth, postgres: postgres, logger: logger).add(to: api)
         CampaignsController(auth: auth, postgres: postgres, intake: intake, logger: logger).add(to: api)
+        TasksController(auth: auth, postgres: postgres, publisher: activity, logger: logger).add(to: api)
+        WorkflowRulesController(auth: auth, postgres: postgres, defaultWabaId: config.whatsapp.wabaId, logger: logger)
+            .add(to: api)
         return router
     }
 

@@ -68,12 +68,21 @@ public enum TemplateStore {
     public static func get(
         name: String, language: String, wabaId: String?, on client: PostgresClient, logger: Logger
     ) async throws -> TemplateRecord? {
+        try await client.withConnection { conn in
+            try await get(name: name, language: language, wabaId: wabaId, on: conn, logger: logger)
+        }
+    }
+
+    /// The same lookup inside a caller's transaction (workflow rules send from crm-matcher's).
+    public static func get(
+        name: String, language: String, wabaId: String?, on conn: PostgresConnection, logger: Logger
+    ) async throws -> TemplateRecord? {
         let query: PostgresQuery = """
             \(unescaped: columns)
             WHERE t.name = \(name) AND t.language = \(language)
             ORDER BY (t.waba_id = \(wabaId ?? "")) DESC, t.synced_at DESC LIMIT 1
             """
-        return try await decode(try await client.query(query, logger: logger)).first
+        return try await decode(try await conn.query(query, logger: logger)).first
     }
 
     /// Languages in which a template of that name exists (for a precise refusal).

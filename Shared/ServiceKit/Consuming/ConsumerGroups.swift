@@ -10,6 +10,7 @@ public enum ConsumerGroups {
         "crm-matcher-responses": [Topics.outboundResult],
         "crm-matcher-preferences": [Topics.accountEvent],
         "webhooks": [Topics.crmActivity],
+        "crm-matcher-workflows": [Topics.crmActivity],
         "sender": [Topics.outboundRequest],
         "sender-templates": [Topics.templateEvent],
         "reporter": [Topics.status],

@@ -76,6 +76,10 @@ public struct InboundProcessor: Sendable {
                 m, contact: c.id, owner: c.ownerId, keyword: keyword, attribution: attribution, outbox: &outbox)
         }
         try await touches.flush(on: conn, logger: logger)
+        // Workflow rules see the CRM records as this batch left them, and commit with it.
+        try await WorkflowEngine(settings: settings.automation).run(
+            for: news, contacts: contactOf, attribution: attribution,
+            keywords: settings.keywords, outbox: &outbox)
         return outbox.ids
     }
 

@@ -31,13 +31,16 @@ public enum Permission: Sendable, CaseIterable {
     case readIntegrations
     /// Outbound webhooks: register, change, rotate secrets.
     case writeIntegrations
+    /// Workflow rules: list, create, change.
+    case manageAutomation
 
     /// The policy, in one table.
     public var allowed: Set<Role> {
         switch self {
         case .readUsers: [.admin, .manager]
         case .writeUsers, .manageOthersTokens, .writeAccounts, .operateFailures, .writeIntegrations: [.admin]
-        case .readAccounts, .readAuditLog, .manageCampaigns, .readReports, .readIntegrations: [.admin, .manager]
+        case .readAccounts, .readAuditLog, .manageCampaigns, .readReports, .readIntegrations, .manageAutomation:
+            [.admin, .manager]
         case .readCRM, .writeCRM, .sendMessages: [.admin, .manager, .agent]
         }
     }

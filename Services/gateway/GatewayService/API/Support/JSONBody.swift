@@ -66,6 +66,9 @@ struct JSONBody {
         for p in nested.problems.items { problems.add(p.field, p.message) }
     }
 
+    /// A field as sent, for structured values a caller validates itself (workflow rules).
+    func raw(_ key: String) -> JSONValue? { fields[key] }
+
     /// A string field; `required` adds a problem when absent or null. Empty strings are refused.
     mutating func string(_ key: String, required: Bool = false, maxLength: Int = 200) -> String? {
         switch fields[key] {
