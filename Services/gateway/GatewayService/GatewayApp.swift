@@ -40,6 +40,7 @@ public enum GatewayApp {
         FailuresController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
             .add(to: api)
         OutboundWebhooksController(auth: auth, postgres: postgres, logger: logger).add(to: api)
+        RoutingRulesController(auth: auth, postgres: postgres, logger: logger).add(to: api)
         return router
     }
 

@@ -3,7 +3,7 @@ import WireModels
 /// Every migration, in order. Append only: an applied migration is never edited.
 public enum Schema {
     public static let migrations: [Migration] = [
-        initial, replayAndDetails, accounts, crmMatching, outbound, access, outboundWebhooks,
+        initial, replayAndDetails, accounts, crmMatching, outbound, access, outboundWebhooks, routingRules,
     ]
 
     /// Rank of a delivery status for the forward-only UPDATEs, generated from `DeliveryStatus`

@@ -31,6 +31,9 @@ public enum Permission: Sendable, CaseIterable {
     case readIntegrations
     /// Outbound webhooks: register, change, rotate secrets.
     case writeIntegrations
+    /// Owner routing rules: list them / create and change them.
+    case readRouting
+    case writeRouting
 
     /// The policy, in one table.
     public var allowed: Set<Role> {
@@ -38,6 +41,8 @@ public enum Permission: Sendable, CaseIterable {
         case .readUsers: [.admin, .manager]
         case .writeUsers, .manageOthersTokens, .writeAccounts, .operateFailures, .writeIntegrations: [.admin]
         case .readAccounts, .readAuditLog, .manageCampaigns, .readReports, .readIntegrations: [.admin, .manager]
+        case .writeRouting: [.admin]
+        case .readRouting: [.admin, .manager]
         case .readCRM, .writeCRM, .sendMessages: [.admin, .manager, .agent]
         }
     }

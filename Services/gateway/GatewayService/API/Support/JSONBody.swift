@@ -35,6 +35,9 @@ struct JSONBody {
 
     func has(_ key: String) -> Bool { fields[key] != nil }
 
+    /// A field as sent, for shapes the typed readers do not cover (nil: absent).
+    func raw(_ key: String) -> JSONValue? { fields[key] }
+
     /// A string field; `required` adds a problem when absent or null. Empty strings are refused.
     mutating func string(_ key: String, required: Bool = false, maxLength: Int = 200) -> String? {
         switch fields[key] {
