@@ -91,7 +91,8 @@ struct RoutingConfigTests {
         // A rule the API added and the file does not name is left alone; one the file names
         // gets the file's fields back.
         try await db.client.query(
-            "INSERT INTO routing_rules (name, position, kind, assign_queue) VALUES ('From the API', 7, 'fallback', 'x')")
+            "INSERT INTO routing_rules (name, position, kind, assign_queue) VALUES ('From the API', 7, 'fallback', 'x')"
+        )
         try await db.client.query("UPDATE routing_rules SET position = 99 WHERE name = 'Pricing'")
         _ = try await ConfigApplier.apply(config, box: nil, on: db.client, logger: logger)
         #expect(try await db.count("SELECT 1 FROM routing_rules") == 6)

@@ -140,7 +140,8 @@ struct RoutingRulesAPITests {
             #expect(cleared["assign"] == .null)
 
             // Conflicts: a taken name, a second sticky_owner rule.
-            let taken = try await h.call(c, .patch, Self.path + "/\(pricing)", token: h.adminToken, body: ["name": "VIP"])
+            let taken = try await h.call(
+                c, .patch, Self.path + "/\(pricing)", token: h.adminToken, body: ["name": "VIP"])
             #expect(taken.status == .conflict)
             let secondSticky = try await h.call(
                 c, .post, Self.path, token: h.adminToken, body: ["name": "Sticky again", "kind": "sticky_owner"])

@@ -31,7 +31,9 @@ struct RoutingRuleTests {
         #expect(Self.fields(Spec(name: "a", position: -1, kind: .fallback, target: .queue("q"))) == ["position"])
         // Values: required for some kinds, refused for others, typed for numbers and campaigns.
         #expect(Self.fields(Spec(name: "a", position: 1, kind: .keyword, target: .queue("q"))) == ["values"])
-        #expect(Self.fields(Spec(name: "a", position: 1, kind: .fallback, values: ["x"], target: .queue("q"))) == ["values"])
+        #expect(
+            Self.fields(Spec(name: "a", position: 1, kind: .fallback, values: ["x"], target: .queue("q"))) == ["values"]
+        )
         #expect(
             Self.fields(Spec(name: "a", position: 1, kind: .phoneNumber, values: ["12a"], target: .queue("q")))
                 == ["values"])
@@ -39,7 +41,8 @@ struct RoutingRuleTests {
             Self.fields(Spec(name: "a", position: 1, kind: .campaign, values: ["nope"], target: .queue("q")))
                 == ["values"])
         #expect(
-            Self.fields(Spec(name: "a", position: 1, kind: .keyword, values: ["?!"], target: .queue("q"))) == ["values"])
+            Self.fields(Spec(name: "a", position: 1, kind: .keyword, values: ["?!"], target: .queue("q"))) == ["values"]
+        )
         #expect(
             Self.fields(Spec(name: "a", position: 1, kind: .ad, values: [], target: .queue("q"))).isEmpty)  // any ad
         #expect(
@@ -51,7 +54,8 @@ struct RoutingRuleTests {
         #expect(Self.fields(Spec(name: "a", position: 1, kind: .stickyOwner, target: .queue("q"))) == ["assign"])
         #expect(Self.fields(Spec(name: "a", position: 1, kind: .stickyOwner, openLead: false)) == ["open_lead"])
         #expect(
-            Self.fields(Spec(name: "a", position: 1, kind: .keyword, values: ["job"], target: .queue("q"), openLead: false))
+            Self.fields(
+                Spec(name: "a", position: 1, kind: .keyword, values: ["job"], target: .queue("q"), openLead: false))
                 == ["assign"])
         #expect(Spec(name: "a", position: 1, kind: .keyword, values: ["job"], openLead: false).problems.isEmpty)
         #expect(

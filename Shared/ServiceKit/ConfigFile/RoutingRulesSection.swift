@@ -9,7 +9,9 @@ import Storage
 /// names its path and line. Owners are written by email (`assign: {owner: ana@example.com}`)
 /// and resolved when the file is applied, after the file's own `users`.
 enum RoutingRulesSection {
-    static let section = ConfigSection(key: "routing_rules") { reader, node in read(&reader, node) }
+    static let section = ConfigSection(key: "routing_rules") { reader, node in
+        RoutingRulesSection.read(&reader, node)
+    }
 
     static let fields: Set<String> = [
         "name", "position", "active", "kind", "values", "assign", "contact_owner", "open_lead",
@@ -37,7 +39,8 @@ enum RoutingRulesSection {
         }
         guard r.problems.count == before else { return nil }
         let file = r.file
-        return { conn, logger in try await write(entries, file: file, on: conn, logger: logger) }
+        let rules = entries
+        return { conn, logger in try await write(rules, file: file, on: conn, logger: logger) }
     }
 
     static func readRule(_ n: ConfigNode, index: Int, _ r: inout ConfigReader) -> Entry? {
@@ -45,9 +48,18 @@ enum RoutingRulesSection {
         let before = r.problems.count
         let name = r.string(m["name"])
         if let name { r.unique("routing rule name", name, at: m["name"]) }
-        let kind = r.oneOf(m["kind"], RoutingRuleKind.allCases.map(\.rawValue)).flatMap(RoutingRuleKind.init)
-        let values = m["values"].map { v in r.sequence(v).compactMap { r.string($0) } } ?? []
-        let policy = r.oneOf(m["contact_owner"], ContactOwnerPolicy.allCases.map(\.rawValue))
+        let kind = r.oneOf(m["kind"], RoutingRuleKind.allCases.map(\.rawValue)).flatMap {
+            RoutingRuleKind(rawValue: $0)
+        }
+        var values: [String] = []
+        if let v = m["values"] {
+            for item in r.sequence(v) {
+                if let value = r.string(item) { values.append(value) }
+            }
+        }
+        let policy = r.oneOf(m["contact_owner"], ContactOwnerPolicy.allCases.map(\.rawValue)).flatMap {
+            ContactOwnerPolicy(rawValue: $0)
+        }
         var ownerEmail: String?
         var target: RoutingTarget?
         if let a = m["assign"], let assign = r.mapping(a, allowed: ["owner", "round_robin", "queue"]) {
@@ -65,7 +77,7 @@ enum RoutingRulesSection {
         let spec = RoutingRuleSpec(
             name: name ?? "", position: r.int(m["position"], range: RoutingRuleSpec.positions) ?? (index + 1) * 10,
             active: r.bool(m["active"]) ?? true, kind: kind ?? .fallback, values: values, target: target,
-            contactOwner: policy.flatMap(ContactOwnerPolicy.init) ?? .ifUnassigned,
+            contactOwner: policy ?? .ifUnassigned,
             openLead: r.bool(m["open_lead"]) ?? true)
         // Combination problems only once every field read well (else they repeat what was said).
         guard r.problems.count == before, name != nil, kind != nil else { return nil }

@@ -17,11 +17,11 @@ struct RoutingRulesTests {
     static func user(
         _ db: TestDatabase, _ name: String, role: String = "agent", department: String? = nil, active: Bool = true
     ) async throws -> UUID {
+        let email = "\(name.lowercased())-\(UUID().uuidString.prefix(6))@example.com"
         let rows = try await db.client.query(
             """
             INSERT INTO users (name, email, role, department, active)
-            VALUES (\(name), \(name.lowercased() + "-" + UUID().uuidString.prefix(6) + "@example.com"), \(role),
-                    \(department), \(active))
+            VALUES (\(name), \(email), \(role), \(department), \(active))
             RETURNING id
             """)
         for try await id in rows.decode(UUID.self) { return id }
@@ -233,7 +233,8 @@ struct RoutingRulesTests {
             }
         }
         try await Self.process(
-            [ad("5511944440001", "ad-42"), ad("5511944440002", "ad-7"),
+            [
+                ad("5511944440001", "ad-42"), ad("5511944440002", "ad-7"),
                 Self.message(from: "5511944440003", text: "Quero saber mais", contextId: "wamid.CAMP-R1"),
             ], on: db.client)
         #expect(try await Self.outcome(db, from: "5511944440001")?.leadOwner == adOwner)
@@ -293,7 +294,9 @@ struct RoutingRulesTests {
         #expect(o.method == "queue")
         #expect(o.queue == "triage")
         #expect(
-            o.reason == "fallback rule \"Triage\" matched fallback: queue triage; skipped: Night shift (no active agent in night)")
+            o.reason
+                == "fallback rule \"Triage\" matched fallback: queue triage; skipped: Night shift (no active agent in night)"
+        )
         let assigned = try await F.string(
             db, "SELECT data->>'queue' FROM crm_activity WHERE kind = 'contact.assigned'")
         #expect(assigned == "triage")

@@ -72,7 +72,7 @@ struct RoutingRulesController: Sendable {
         try Self.validate(draft, body.problems)
         let rule = try await postgres.transaction(logger: logger) { conn -> RoutingRule in
             var spec = draft
-            if input.position == nil { spec.position = try await Self.nextPosition(on: conn) }
+            if input.position == nil { spec.position = try await Self.nextPosition(on: conn, logger: logger) }
             try await Self.checkOwner(spec.target, on: conn, logger: logger)
             let rule = try await Self.conflictsAs409 {
                 try await RoutingRuleStore.create(spec, createdBy: access.actor, on: conn, logger: logger)
@@ -121,7 +121,7 @@ struct RoutingRulesController: Sendable {
         input.position = body.int("position", range: RoutingRuleSpec.positions)
         input.active = body.bool("active")
         input.kind = body.oneOf("kind", RoutingRuleKind.allCases.map(\.rawValue), required: creating)
-            .flatMap(RoutingRuleKind.init)
+            .flatMap { RoutingRuleKind(rawValue: $0) }
         switch body.raw("values") {
         case nil: break
         case .null?: input.values = []
@@ -142,16 +142,17 @@ struct RoutingRulesController: Sendable {
             }
         }
         input.contactOwner = body.oneOf("contact_owner", ContactOwnerPolicy.allCases.map(\.rawValue))
-            .flatMap(ContactOwnerPolicy.init)
+            .flatMap { ContactOwnerPolicy(rawValue: $0) }
         input.openLead = body.bool("open_lead")
         return input
     }
 
     /// `{"owner_id": "<uuid>"}`, `{"round_robin": "<department>"}` or `{"queue": "<name>"}`.
     static func target(_ value: JSONValue) -> RoutingTarget? {
-        guard case .object(let o) = value, o.count == 1, let (key, raw) = o.first, case .string(let s) = raw else {
+        guard case .object(let o) = value, o.count == 1, let entry = o.first, case .string(let s) = entry.value else {
             return nil
         }
+        let key = entry.key
         let text = s.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty, text.count <= 200 else { return nil }
         switch key {
@@ -183,8 +184,8 @@ struct RoutingRulesController: Sendable {
     }
 
     /// After the last rule, in steps of 10 (room to insert between).
-    static func nextPosition(on conn: PostgresConnection) async throws -> Int {
-        let rows = try await conn.query("SELECT COALESCE(max(position), 0) + 10 FROM routing_rules")
+    static func nextPosition(on conn: PostgresConnection, logger: Logger) async throws -> Int {
+        let rows = try await conn.query("SELECT COALESCE(max(position), 0) + 10 FROM routing_rules", logger: logger)
         for try await n in rows.decode(Int.self) { return min(n, RoutingRuleSpec.positions.upperBound) }
         return 10
     }
