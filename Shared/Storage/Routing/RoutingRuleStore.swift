@@ -49,22 +49,7 @@ public enum RoutingRuleStore {
     public static func create(_ spec: RoutingRuleSpec, createdBy: String, on conn: PostgresConnection, logger: Logger)
         async throws -> RoutingRule
     {
-        let t = Target(spec.target)
-        let rows = try await uniquely {
-            try await decode(
-                conn.query(
-                    """
-                    INSERT INTO routing_rules (name, position, active, kind, match_values, assign_owner_id,
-                        assign_round_robin, assign_queue, contact_owner, open_lead, created_by)
-                    VALUES (\(spec.name), \(spec.position), \(spec.active), \(spec.kind.rawValue), \(spec.values),
-                        \(t.owner), \(t.roundRobin), \(t.queue), \(spec.contactOwner.rawValue), \(spec.openLead),
-                        \(createdBy))
-                    RETURNING \(unescaped: columns)
-                    """, logger: logger))
-        }
-        guard let rule = rows.first else { throw StorageError.invalid("insert returned no row") }
-        try await ensureCursor(spec.target, on: conn, logger: logger)
-        return rule
+        try await insert(spec, createdBy: createdBy, onConflict: "", on: conn, logger: logger)
     }
 
     /// Replaces every field of the rule; nil when there is no such rule.
@@ -89,39 +74,48 @@ public enum RoutingRuleStore {
         return rule
     }
 
-    /// The config file's write: the rule with this name gets exactly the file's fields.
+    /// The config file's write: the rule with this name gets exactly the file's fields
+    /// (`updated_at` moves only when one of them changed).
     @discardableResult
     public static func upsert(_ spec: RoutingRuleSpec, createdBy: String, on conn: PostgresConnection, logger: Logger)
         async throws -> RoutingRule
     {
+        try await insert(spec, createdBy: createdBy, onConflict: byName, on: conn, logger: logger)
+    }
+
+    static let written = """
+        position, active, kind, match_values, assign_owner_id, assign_round_robin, assign_queue, contact_owner,
+        open_lead
+        """
+    static let byName = """
+        ON CONFLICT (name) DO UPDATE SET (\(written)) = ROW(\(excluded)),
+            updated_at = CASE WHEN (\(current)) IS NOT DISTINCT FROM (\(excluded))
+                              THEN routing_rules.updated_at ELSE now() END
+        """
+    static var excluded: String { prefixed("excluded.") }
+    static var current: String { prefixed("routing_rules.") }
+    static func prefixed(_ table: String) -> String {
+        written.split(separator: ",").map { table + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .joined(separator: ", ")
+    }
+
+    static func insert(
+        _ spec: RoutingRuleSpec, createdBy: String, onConflict: String, on conn: PostgresConnection, logger: Logger
+    ) async throws -> RoutingRule {
         let t = Target(spec.target)
         let rows = try await uniquely {
             try await decode(
                 conn.query(
                     """
-                    INSERT INTO routing_rules (name, position, active, kind, match_values, assign_owner_id,
-                        assign_round_robin, assign_queue, contact_owner, open_lead, created_by)
+                    INSERT INTO routing_rules (name, \(unescaped: written), created_by)
                     VALUES (\(spec.name), \(spec.position), \(spec.active), \(spec.kind.rawValue), \(spec.values),
                         \(t.owner), \(t.roundRobin), \(t.queue), \(spec.contactOwner.rawValue), \(spec.openLead),
                         \(createdBy))
-                    ON CONFLICT (name) DO UPDATE SET position = excluded.position, active = excluded.active,
-                        kind = excluded.kind, match_values = excluded.match_values,
-                        assign_owner_id = excluded.assign_owner_id, assign_round_robin = excluded.assign_round_robin,
-                        assign_queue = excluded.assign_queue, contact_owner = excluded.contact_owner,
-                        open_lead = excluded.open_lead,
-                        updated_at = CASE WHEN (routing_rules.position, routing_rules.active, routing_rules.kind,
-                                                routing_rules.match_values, routing_rules.assign_owner_id,
-                                                routing_rules.assign_round_robin, routing_rules.assign_queue,
-                                                routing_rules.contact_owner, routing_rules.open_lead)
-                                               IS NOT DISTINCT FROM
-                                               (excluded.position, excluded.active, excluded.kind, excluded.match_values,
-                                                excluded.assign_owner_id, excluded.assign_round_robin,
-                                                excluded.assign_queue, excluded.contact_owner, excluded.open_lead)
-                                          THEN routing_rules.updated_at ELSE now() END
+                    \(unescaped: onConflict)
                     RETURNING \(unescaped: columns)
                     """, logger: logger))
         }
-        guard let rule = rows.first else { throw StorageError.invalid("upsert returned no row") }
+        guard let rule = rows.first else { throw StorageError.invalid("insert returned no row") }
         try await ensureCursor(spec.target, on: conn, logger: logger)
         return rule
     }
