@@ -48,10 +48,10 @@ struct RoutingConfigTests {
         let first = try await ConfigApplier.apply(config, box: nil, on: db.client, logger: logger)
         #expect(first.sections == ["routing_rules"])
         let snapshot = """
-            SELECT name, position::text, active::text, kind, array_to_string(match_values, '|'),
-                   coalesce(u.email, ''), coalesce(assign_round_robin, ''), coalesce(assign_queue, ''),
-                   contact_owner, open_lead::text, updated_at::text, r.id::text
-            FROM routing_rules r LEFT JOIN users u ON u.id = r.assign_owner_id ORDER BY position, name
+            SELECT r.name, r.position::text, r.active::text, r.kind, array_to_string(r.match_values, '|'),
+                   coalesce(u.email, ''), coalesce(r.assign_round_robin, ''), coalesce(r.assign_queue, ''),
+                   r.contact_owner, r.open_lead::text, r.updated_at::text, r.id::text
+            FROM routing_rules r LEFT JOIN users u ON u.id = r.assign_owner_id ORDER BY r.position, r.name
             """
         func rows() async throws -> [String] {
             var out: [String] = []
