@@ -129,7 +129,7 @@ struct ConfigFileTests {
             users:
               - email: someone
                 role: owner
-            routing_rules: []
+            routing_rules: {}
             webhooks: {}
             """
         let error = try #require(

@@ -9,7 +9,7 @@ await serviceMain("crm-matcher") {
         service: "crm-matcher", defaultAdminPort: 9102,
         consumers: [
             ConsumerSpec(stage: "crm-matcher", topics: [Topics.inboundMessage]) {
-                InboundMessageHandler(context: $0, settings: settings)
+                InboundMessageHandler(context: $0, settings: settings, router: RuleRouter())
             },
             // Own groups: first responses, WhatsApp's opt-outs and webhook fan-out never wait
             // behind inbound traffic (nor it behind them).

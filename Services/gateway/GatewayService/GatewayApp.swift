@@ -44,6 +44,7 @@ public enum GatewayApp {
         TasksController(auth: auth, postgres: postgres, publisher: activity, logger: logger).add(to: api)
         WorkflowRulesController(auth: auth, postgres: postgres, defaultWabaId: config.whatsapp.wabaId, logger: logger)
             .add(to: api)
+        RoutingRulesController(auth: auth, postgres: postgres, logger: logger).add(to: api)
         return router
     }
 

@@ -95,13 +95,12 @@ struct ConfigSection: Sendable {
 enum ConfigSections {
     /// Register the readers of `routing_rules` and `templates` here (one file each beside
     /// this one); a registered key is accepted at the top level and no longer reserved.
-    static let extra: [ConfigSection] = []
+    static let extra: [ConfigSection] = [RoutingRulesSection.section]
 
     /// Sections that are planned but not loaded by this version: present in a file, they are
     /// a problem (never silently ignored).
     static let reserved: [String: String] = [
-        "routing_rules": "routing rules are not loaded from the config file by this version",
-        "templates": "templates are not loaded from the config file by this version",
+        "templates": "templates are not loaded from the config file by this version"
     ]
 
     /// Keys the file's top level may have.

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import Storage
 import WireModels
 
 /// What the matcher knows when an enquiry arrives from a contact with no open lead.
@@ -13,17 +14,22 @@ public struct LeadEnquiry: Sendable {
 }
 
 /// Whether to open the lead, and with which owner and stage; `reason` is recorded with it.
+/// `assignment` is what a routing rule decided, recorded by the router once the lead exists.
 public struct LeadDecision: Sendable, Equatable {
     public var open: Bool
     public var ownerId: UUID?
     public var stage: String
     public var reason: String
+    public var assignment: OwnerAssignment?
 
-    public init(open: Bool, ownerId: UUID?, stage: String = "new", reason: String) {
+    public init(
+        open: Bool, ownerId: UUID?, stage: String = "new", reason: String, assignment: OwnerAssignment? = nil
+    ) {
         self.open = open
         self.ownerId = ownerId
         self.stage = stage
         self.reason = reason
+        self.assignment = assignment
     }
 }
 
@@ -32,6 +38,17 @@ public struct LeadDecision: Sendable, Equatable {
 /// may read (and lock) what it needs on `conn`; what it decides commits with the lead.
 public protocol LeadRouter: Sendable {
     func decide(_ enquiry: LeadEnquiry, on conn: PostgresConnection, logger: Logger) async throws -> LeadDecision
+
+    /// Called in the same transaction once the decided lead is open, to record what the
+    /// decision assigned (its outbox rows publish with the batch's).
+    func opened(_ lead: LeadRow, for enquiry: LeadEnquiry, decision: LeadDecision, outbox: inout ActivityOutbox)
+        async throws
+}
+
+extension LeadRouter {
+    public func opened(_ lead: LeadRow, for enquiry: LeadEnquiry, decision: LeadDecision, outbox: inout ActivityOutbox)
+        async throws
+    {}
 }
 
 /// Without routing rules: every enquiry opens a lead, owned by the contact's owner (sticky).

@@ -158,9 +158,9 @@ public struct InboundProcessor: Sendable {
         }
         let source = attribution.source(of: m)
         let campaign = attribution.campaign(of: m)
-        let decision = try await router.decide(
-            LeadEnquiry(contactId: contact, contactOwnerId: owner, message: m, source: source, campaignId: campaign),
-            on: conn, logger: logger)
+        let enquiry = LeadEnquiry(
+            contactId: contact, contactOwnerId: owner, message: m, source: source, campaignId: campaign)
+        let decision = try await router.decide(enquiry, on: conn, logger: logger)
         guard decision.open else {
             logger.debug("lead not opened", metadata: ["wamid": "\(m.wamid)", "reason": "\(decision.reason)"])
             return nil
@@ -182,6 +182,7 @@ public struct InboundProcessor: Sendable {
                 "campaign_id": campaign.map { .string($0.uuidString) } ?? .null,
                 "reason": .string(decision.reason), "wamid": .string(m.wamid),
             ])
+        try await router.opened(lead, for: enquiry, decision: decision, outbox: &outbox)
         return lead.id
     }
 

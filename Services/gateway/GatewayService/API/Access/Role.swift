@@ -33,14 +33,19 @@ public enum Permission: Sendable, CaseIterable {
     case writeIntegrations
     /// Workflow rules: list, create, change.
     case manageAutomation
+    /// Owner routing rules: list them / create and change them.
+    case readRouting
+    case writeRouting
 
     /// The policy, in one table.
     public var allowed: Set<Role> {
         switch self {
         case .readUsers: [.admin, .manager]
         case .writeUsers, .manageOthersTokens, .writeAccounts, .operateFailures, .writeIntegrations: [.admin]
-        case .readAccounts, .readAuditLog, .manageCampaigns, .readReports, .readIntegrations, .manageAutomation:
+        case .readAccounts, .readAuditLog, .manageCampaigns, .readReports, .readIntegrations, .manageAutomation,
+            .readRouting:
             [.admin, .manager]
+        case .writeRouting: [.admin]
         case .readCRM, .writeCRM, .sendMessages: [.admin, .manager, .agent]
         }
     }

@@ -66,7 +66,7 @@ struct JSONBody {
         for p in nested.problems.items { problems.add(p.field, p.message) }
     }
 
-    /// A field as sent, for structured values a caller validates itself (workflow rules).
+    /// A field as sent, for structured values a caller validates itself (workflow and routing rules).
     func raw(_ key: String) -> JSONValue? { fields[key] }
 
     /// A string field; `required` adds a problem when absent or null. Empty strings are refused.
