@@ -9,6 +9,7 @@ public enum OpenAPIDocument {
         [
             OpenAPIPaths.platform, OpenAPIPaths.access, OpenAPIPaths.crm, OpenAPIPaths.messaging,
             OpenAPIPaths.templates, OpenAPIPaths.integrations,
+            OpenAPIPaths.reports,
         ]
     }
 
