@@ -66,7 +66,9 @@ struct ReportsController: Sendable {
         return (format, ReportRange(since: since, until: until), groupBy)
     }
 
-    func served<Row>(_ answer: ReportAnswer<Row>, _ format: ResponseFormat, _ start: ContinuousClock.Instant) throws
+    func served<Row: Encodable & CSVRow & Sendable>(
+        _ answer: ReportAnswer<Row>, _ format: ResponseFormat, _ start: ContinuousClock.Instant
+    ) throws
         -> Response
     {
         let response = try answer.response(format)

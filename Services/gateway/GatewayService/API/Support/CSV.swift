@@ -26,7 +26,7 @@ enum CSV {
 
     /// Optional values are empty fields; dates RFC 3339.
     static func text(_ value: String?) -> String { value ?? "" }
-    static func text(_ value: Int?) -> String { value.map(String.init) ?? "" }
+    static func text(_ value: Int?) -> String { value.map { String($0) } ?? "" }
     static func text(_ value: Double?) -> String { value.map { String($0) } ?? "" }
     static func text(_ value: UUID?) -> String { value.map { $0.uuidString.lowercased() } ?? "" }
     static func text(_ value: Date) -> String { RFC3339.string(from: value) }
