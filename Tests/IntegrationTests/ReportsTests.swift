@@ -59,7 +59,8 @@ struct ReportsTests {
                     template: "welcome", campaign: camp1, contact: contactA, number: "PN1",
                     statuses: [st("sent", 1), st("failed", 2, code: 131047)], replies: 1, createdDaysAgo: 2),
             ]
-            var rng = ReportsTestRandom()
+            // Seeded so that a failing order can be replayed (the seed is in the failure message).
+            var rng = SplitMix64(seed: nil)
             try await Self.store(specs, db: h.db, rng: &rng)
 
             let since = RFC3339.string(from: Date().addingTimeInterval(-3600))
@@ -421,7 +422,7 @@ struct ReportsTests {
     /// Stores the specs as the services would: early statuses first, then the messages (the
     /// sender replays early history), then every status twice, shuffled, in small batches (the
     /// reporter), and the customers' replies quoting the messages (the matcher).
-    static func store(_ specs: [Spec], db: TestDatabase, rng: inout ReportsTestRandom) async throws {
+    static func store(_ specs: [Spec], db: TestDatabase, rng: inout SplitMix64) async throws {
         let logger = Self.logger
         func events(_ s: Spec) -> [StatusUpdate] {
             s.statuses.map { status(s.wamid, $0.0, $0.1, code: $0.2) }
@@ -515,24 +516,5 @@ struct ReportsTests {
             uri: path, method: .get, headers: [.authorization: "Bearer \(token)", .accept: accept], body: nil)
         #expect(response.status == .ok, "\(path)")
         return (String(buffer: response.body), response.headers[.contentType])
-    }
-}
-
-/// SplitMix64 with a random seed that failure messages name, so a failing order can be replayed.
-struct ReportsTestRandom: RandomNumberGenerator {
-    let seed: UInt64
-    private var state: UInt64
-
-    init(seed: UInt64 = UInt64.random(in: 0...UInt64.max)) {
-        self.seed = seed
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
