@@ -79,6 +79,10 @@ public struct ErrorReportRow: Sendable, Equatable, Encodable {
 /// (`StatusStore.apply`), so every count here is a function of the set of status events seen,
 /// whatever their order or how often they were delivered (ARCHITECTURE.md, "Reports").
 public enum DeliveryReportStore {
+    /// `replied` joins the set of wamids quoted by inbound messages since the range's start (a
+    /// reply always comes after its message): one hash join instead of a probe per message,
+    /// which at 100k messages also kept PostgreSQL's JIT (triggered by the probes' estimated
+    /// cost, ~0.9 s of compiling) out of it.
     public static func funnel(
         _ range: ReportRange, by grouping: DeliveryGrouping, on client: PostgresClient, logger: Logger
     ) async throws -> [DeliveryReportRow] {
@@ -88,10 +92,11 @@ public enum DeliveryReportStore {
                 SELECT \(unescaped: grouping.keySQL) AS key, count(*)::int,
                        count(*) FILTER (WHERE m.status = 'accepted')::int,
                        count(m.sent_at)::int, count(m.delivered_at)::int, count(m.read_at)::int,
-                       count(*) FILTER (WHERE m.status = 'failed')::int,
-                       count(*) FILTER (WHERE EXISTS (
-                           SELECT 1 FROM messages r WHERE r.context_wamid = m.wamid AND r.direction = 'inbound'))::int
+                       count(*) FILTER (WHERE m.status = 'failed')::int, count(r.wamid)::int
                 FROM messages m \(unescaped: grouping == .owner ? "LEFT JOIN contacts c ON c.id = m.contact_id" : "")
+                LEFT JOIN (SELECT DISTINCT context_wamid AS wamid FROM messages
+                           WHERE direction = 'inbound' AND context_wamid IS NOT NULL
+                             AND created_at >= \(range.since)) r ON r.wamid = m.wamid
                 WHERE m.direction = 'outbound' AND m.created_at >= \(range.since) AND m.created_at < \(range.until)
                 GROUP BY 1 ORDER BY 2 DESC, 1 NULLS LAST
                 """, logger: logger)
