@@ -134,7 +134,7 @@ let package = Package(
             .testTarget(
                 name: "IntegrationTests",
                 dependencies: [
-                    "WireModels", "Kafka", "Storage", "ServiceKit", "MatcherService", "GatewayService",
+                    "WireModels", "Kafka", "Storage", "ServiceKit", "MatcherService", "GatewayService", "Outbound",
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),

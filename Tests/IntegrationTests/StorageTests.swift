@@ -99,8 +99,11 @@ struct StorageTests {
         let logger = self.logger
         try await db.client.withTransaction(logger: logger) { conn in
             try await MessageStore.insertOutbound(
-                wamid: wamid, contactId: nil, phoneNumberId: "2", toWaId: "5511", type: "text", text: "hi",
-                sendRequestId: "r-\(wamid)", on: conn, logger: logger)
+                [
+                    .init(
+                        wamid: wamid, contactId: nil, phoneNumberId: "2", toWaId: "5511", type: "text", text: "hi",
+                        sendRequestId: "r-\(wamid)")
+                ], on: conn, logger: logger)
         }
     }
 

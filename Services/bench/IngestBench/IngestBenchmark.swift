@@ -63,6 +63,7 @@ public struct IngestBenchmark: Sendable {
         var samples: [Sample] = []
         samples.reserveCapacity(total)
         var behind = 0
+        let meter = CPUMeter(pids: Array(settings.pids.values))
 
         try await withThrowingTaskGroup(of: Sample.self) { group in
             var inFlight = 0
@@ -90,9 +91,10 @@ public struct IngestBenchmark: Sendable {
         let (stored, drained, lastStored, e2e) =
             settings.drainTimeout > 0
             ? try await drain(expected: total * settings.messagesPerWebhook, samples) : (0, false, nil, [])
+        let cpu = meter.stop()
         return report(
             samples: samples, sendSeconds: sendSeconds, behind: behind, started: started, stored: stored,
-            drained: drained, lastStored: lastStored, e2e: e2e)
+            drained: drained, lastStored: lastStored, e2e: e2e, cpu: cpu)
     }
 
     func body(_ i: Int) -> [UInt8] {
@@ -172,7 +174,7 @@ public struct IngestBenchmark: Sendable {
 
     func report(
         samples: [Sample], sendSeconds: Double, behind: Int, started: Date, stored: Int, drained: Bool,
-        lastStored: Date?, e2e: [Double]
+        lastStored: Date?, e2e: [Double], cpu: CPUMeter.Usage
     ) -> String {
         let acks = samples.filter { $0.status == 200 }.map { $0.ack.seconds }.sorted()
         let failed = samples.count - acks.count
@@ -183,45 +185,22 @@ public struct IngestBenchmark: Sendable {
             "ingest benchmark (run \(run))",
             "  offered:      \(settings.rate) webhooks/s × \(settings.messagesPerWebhook) messages for \(settings.duration) s"
                 + " = \(events) events; \(settings.customers) customers",
-            "  sent:         \(samples.count) webhooks in \(fmt(sendSeconds)) s (\(fmt(Double(samples.count) / sendSeconds)) req/s)"
+            "  sent:         \(samples.count) webhooks in \(BenchFigures.fmt(sendSeconds)) s (\(BenchFigures.fmt(Double(samples.count) / sendSeconds)) req/s)"
                 + (behind > 0 ? "; client fell >50 ms behind schedule \(behind)×" : ""),
             "  acknowledged: \(acks.count) × 200, \(failed) other",
-            "  gateway ack:  p50 \(ms(pct(acks, 0.50))) ms, p99 \(ms(pct(acks, 0.99))) ms, p999 \(ms(pct(acks, 0.999))) ms, max \(ms(acks.last ?? .nan)) ms",
+            "  gateway ack:  p50 \(BenchFigures.ms(BenchFigures.percentile(acks, 0.50))) ms, p99 \(BenchFigures.ms(BenchFigures.percentile(acks, 0.99))) ms, p999 \(BenchFigures.ms(BenchFigures.percentile(acks, 0.999))) ms, max \(BenchFigures.ms(acks.last ?? .nan)) ms",
         ]
         if pipeline {
             lines += [
                 "  stored:       \(stored)/\(events) messages\(drained ? "" : " (NOT all stored before the drain timeout)")",
-                "  end-to-end:   \(fmt(Double(stored) / e2eSeconds)) events/s sustained (first POST → last row, \(fmt(e2eSeconds)) s)",
-                "  e2e latency:  p50 \(ms(pct(e2e, 0.50))) ms, p99 \(ms(pct(e2e, 0.99))) ms (POST sent → message row committed)",
+                "  end-to-end:   \(BenchFigures.fmt(Double(stored) / e2eSeconds)) events/s sustained (first POST → last row, \(BenchFigures.fmt(e2eSeconds)) s)",
+                "  e2e latency:  p50 \(BenchFigures.ms(BenchFigures.percentile(e2e, 0.50))) ms, p99 \(BenchFigures.ms(BenchFigures.percentile(e2e, 0.99))) ms (POST sent → message row committed)",
             ]
         } else {
             lines.append("  pipeline:     not running (gateway alone: acks only)")
         }
-        for (name, pid) in settings.pids.sorted(by: { $0.key < $1.key }) {
-            lines.append("  peak RSS:     \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(peakRSS(pid))")
-        }
+        lines.append("  load phase (until drained), per process:")
+        lines += BenchFigures.processLines(settings.pids, cpu: cpu)
         return lines.joined(separator: "\n")
-    }
-
-    func pct(_ sorted: [Double], _ p: Double) -> Double {
-        guard !sorted.isEmpty else { return .nan }
-        return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
-    }
-
-    func ms(_ seconds: Double) -> String { fmt(seconds * 1000) }
-    func fmt(_ v: Double) -> String { v.isFinite ? String(format: "%.1f", v) : "n/a" }
-
-    /// VmHWM: the process's peak resident set since it started.
-    func peakRSS(_ pid: Int32) -> String {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else {
-            return "n/a (exited)"
-        }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kb =
-                line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Double($0) }
-                ?? 0
-            return String(format: "%.1f MiB", kb / 1024)
-        }
-        return "n/a"
     }
 }

@@ -55,7 +55,7 @@ public struct SendBenchmark: Sendable {
             _ = try await client.query(
                 """
                 INSERT INTO wa_phone_numbers (phone_number_id, display_phone_number, messages_per_second, messaging_tier)
-                VALUES (\(phoneNumberId), 'bench', \(limit), 'TIER_UNLIMITED')
+                VALUES (\(phoneNumberId), 'bench', \(limit), 'UNLIMITED')
                 ON CONFLICT (phone_number_id) DO UPDATE SET messages_per_second = EXCLUDED.messages_per_second,
                     messaging_tier = EXCLUDED.messaging_tier
                 """)
@@ -94,13 +94,15 @@ public struct SendBenchmark: Sendable {
         var records: [OutgoingRecord] = []
         for i in 0..<burst { records.append(try record("bench-\(run)-b\(i)", recipient: latencyCount + i)) }
         let offered = Date()
+        let meter = CPUMeter(pids: Array(settings.pids.values))
         for chunk in stride(from: 0, to: records.count, by: 5000) {
             try await producer.send(Array(records[chunk..<min(chunk + 5000, records.count)]))
         }
         let sentAt = try await waitSent(prefix: "bench-\(run)-b", count: burst).map(\.1).sorted()
+        let cpu = meter.stop()
         let stats = try await HTTP.get("\(settings.simulatorURL)/_sim/stats")
         await producer.shutdown(timeout: .seconds(5))
-        return report(latencies: latencies, burstSent: sentAt, offered: offered, stats: stats)
+        return report(latencies: latencies, burstSent: sentAt, offered: offered, stats: stats, cpu: cpu)
     }
 
     func record(_ id: String, recipient: Int) throws -> OutgoingRecord {
@@ -138,7 +140,8 @@ public struct SendBenchmark: Sendable {
         }
     }
 
-    func report(latencies: [Double], burstSent: [Date], offered: Date, stats: JSONValue?) -> String {
+    func report(latencies: [Double], burstSent: [Date], offered: Date, stats: JSONValue?, cpu: CPUMeter.Usage) -> String
+    {
         let burst = settings.limit * settings.burstSeconds
         let span = (burstSent.last?.timeIntervalSince(burstSent.first ?? offered)) ?? .nan
         let achieved = burstSent.count > 1 ? Double(burstSent.count - 1) / span : .nan
@@ -147,33 +150,15 @@ public struct SendBenchmark: Sendable {
         var lines = [
             "send benchmark (run \(run)), number \(settings.phoneNumberId), configured limit \(settings.limit) mps",
             "  latency phase: \(latencies.count) sends offered at \(settings.limit / 2) mps;"
-                + " produce → sent p50 \(ms(pct(latencies, 0.5))) ms, p99 \(ms(pct(latencies, 0.99))) ms",
-            "  burst phase:   \(burstSent.count)/\(burst) sent; achieved \(fmt(achieved)) mps"
-                + " (\(fmt(deviation)) % vs limit) over \(fmt(span)) s",
+                + " produce → sent p50 \(BenchFigures.ms(BenchFigures.percentile(latencies, 0.5))) ms, p99 \(BenchFigures.ms(BenchFigures.percentile(latencies, 0.99))) ms",
+            "  burst phase:   \(burstSent.count)/\(burst) sent; achieved \(BenchFigures.fmt(achieved)) mps"
+                + " (\(BenchFigures.fmt(deviation)) % vs limit) over \(BenchFigures.fmt(span)) s",
             "  simulator:     \(Int(stats?["accepted"]?.doubleValue ?? 0)) accepted, \(throttled) × 130429,"
                 + " \(Int(stats?["rejected_total"]?.doubleValue ?? 0)) rejected in total",
         ]
-        for (name, pid) in settings.pids.sorted(by: { $0.key < $1.key }) {
-            lines.append("  peak RSS:      \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(peakRSS(pid))")
-        }
+        lines.append("  burst phase, per process:")
+        lines += BenchFigures.processLines(settings.pids, cpu: cpu)
         return lines.joined(separator: "\n")
-    }
-
-    func pct(_ sorted: [Double], _ p: Double) -> Double {
-        guard !sorted.isEmpty else { return .nan }
-        return sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * p).rounded(.up)) - 1))]
-    }
-
-    func ms(_ seconds: Double) -> String { fmt(seconds * 1000) }
-    func fmt(_ v: Double) -> String { v.isFinite ? String(format: "%.1f", v) : "n/a" }
-
-    func peakRSS(_ pid: Int32) -> String {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return "n/a" }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kb = line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0
-            return String(format: "%.1f MiB", kb / 1024)
-        }
-        return "n/a"
     }
 }
 

@@ -14,7 +14,11 @@ public struct StatusHandler: RecordBatchHandler {
     public init(context: WorkerContext) { self.context = context }
 
     public func handle(_ records: [KafkaRecord]) async throws {
+        // In wamid order (stable, so one wamid's events keep theirs): each event takes its wamid's
+        // lock, and the sender's batches take theirs in the same order, so the two never deadlock.
         let envelopes = try records.map { try EventEnvelope<StatusUpdate>.decode($0.value) }
+            .enumerated().sorted { ($0.element.payload.wamid, $0.offset) < ($1.element.payload.wamid, $1.offset) }
+            .map(\.element)
         let logger = context.logger
         try await context.postgres.withTransaction(logger: logger) { conn in
             for envelope in envelopes {

@@ -27,33 +27,55 @@ public struct Governor: Sendable {
     let ensured = KnownNumbers()
     /// Longer waits than this go to the retry queue instead of holding the consumer.
     public let maxInlineWait: TimeInterval
+    /// How far the number's schedule may lag behind now: slots left unused for up to this long
+    /// (between two batches, say) may still be used, as a burst. The long-run pace stays the
+    /// number's rate; the burst (0.2 s worth) is far inside Meta's one-second token bucket.
+    public let burstTolerance: TimeInterval
 
-    public init(postgres: PostgresClient, logger: Logger, maxInlineWait: TimeInterval = 2) {
+    public init(
+        postgres: PostgresClient, logger: Logger, maxInlineWait: TimeInterval = 2, burstTolerance: TimeInterval = 0.2
+    ) {
         self.postgres = postgres
         self.logger = logger
         self.maxInlineWait = maxInlineWait
+        self.burstTolerance = burstTolerance
     }
 
-    /// Pair rate first (it defers without spending the number's capacity), then the tier
-    /// budget for business-initiated sends, then the number's slot.
+    /// Admits sends on one number, each to a different recipient. Pair rate first (it defers
+    /// without spending the number's capacity), then the tier budget for business-initiated
+    /// sends, then the number's slots: one statement for the pair rates, one transaction for
+    /// the slots. Verdicts in the order given.
     public func admit(
-        number: NumberSettings, waId: String, businessInitiated: Bool
-    ) async throws -> Verdict {
-        if let until = try await pairDeferral(number.phoneNumberId, waId: waId) {
-            return .deferred(until: until, reason: "pair rate limit (1 message / 6 s to the same recipient)")
+        number: NumberSettings, sends: [(waId: String, businessInitiated: Bool)]
+    ) async throws -> [Verdict] {
+        precondition(Set(sends.map(\.waId)).count == sends.count, "one send per recipient at a time")
+        let pairs = try await pairDeferrals(number.phoneNumberId, waIds: sends.map(\.waId))
+        var verdicts: [Verdict?] = []
+        for send in sends {
+            if let until = pairs[send.waId] {
+                verdicts.append(
+                    .deferred(until: until, reason: "pair rate limit (1 message / 6 s to the same recipient)"))
+            } else if send.businessInitiated, let limit = number.tierLimit,
+                let until = try await tierDeferral(number.phoneNumberId, waId: send.waId, limit: limit)
+            {
+                verdicts.append(
+                    .deferred(
+                        until: until,
+                        reason: "messaging tier \(number.messagingTier): \(limit) unique recipients per 24 h used"))
+            } else {
+                verdicts.append(nil)
+            }
         }
-        if businessInitiated, let limit = number.tierLimit,
-            let until = try await tierDeferral(number.phoneNumberId, waId: waId, limit: limit)
-        {
-            return .deferred(
-                until: until, reason: "messaging tier \(number.messagingTier): \(limit) unique recipients per 24 h used"
-            )
-        }
-        return try await numberSlot(number)
+        var slots = try await numberSlots(number, count: verdicts.filter { $0 == nil }.count).makeIterator()
+        return verdicts.map { verdict in verdict ?? slots.next()! }
     }
 
-    /// Reserves the number's next send slot unless it is further away than `maxInlineWait`.
-    public func numberSlot(_ number: NumberSettings) async throws -> Verdict {
+    /// Reserves up to `count` consecutive slots of the number (GCRA: the schedule `tat` moves
+    /// one interval per send and may lag at most `burstTolerance` behind now), as many as start
+    /// within `maxInlineWait`; the rest are deferred to when the number is free again. A slot in
+    /// the past means "now". One row lock (`FOR UPDATE`) serializes replicas: they never share a slot.
+    public func numberSlots(_ number: NumberSettings, count: Int) async throws -> [Verdict] {
+        guard count > 0 else { return [] }
         let interval = 1.0 / Double(max(1, number.messagesPerSecond))
         let id = number.phoneNumberId
         if !ensured.contains(id) {
@@ -61,22 +83,29 @@ public struct Governor: Sendable {
                 "INSERT INTO sender_numbers (phone_number_id) VALUES (\(id)) ON CONFLICT DO NOTHING", logger: logger)
             ensured.insert(id)
         }
-        // One statement reads and advances tat under the row lock: replicas never share a slot.
-        let rows = try await postgres.query(
-            """
-            UPDATE sender_numbers SET
-                tat = CASE WHEN greatest(tat, clock_timestamp()) <= clock_timestamp() + make_interval(secs => \(maxInlineWait))
-                           THEN greatest(tat, clock_timestamp()) + make_interval(secs => \(interval)) ELSE tat END,
-                updated_at = now()
-            WHERE phone_number_id = \(id)
-            RETURNING tat, greatest(tat, clock_timestamp()) <= clock_timestamp() + make_interval(secs => \(maxInlineWait + interval)),
-                      pause_reason
-            """, logger: logger)
-        for try await (tat, reserved, reason) in rows.decode((Date, Bool, String?).self) {
-            if reserved { return .sendAt(tat.addingTimeInterval(-interval)) }
-            return .deferred(until: tat, reason: "number paced" + (reason.map { " (\($0))" } ?? ""))
+        let (maxInlineWait, burstTolerance, logger) = (self.maxInlineWait, self.burstTolerance, self.logger)
+        return try await postgres.withTransaction(logger: logger) { conn in
+            let rows = try await conn.query(
+                "SELECT tat, clock_timestamp(), pause_reason FROM sender_numbers WHERE phone_number_id = \(id) FOR UPDATE",
+                logger: logger)
+            var found: (tat: Date, now: Date, reason: String?)?
+            for try await row in rows.decode((Date, Date, String?).self) { found = row }
+            guard let found else { return Array(repeating: .sendAt(Date()), count: count) }
+            let base = max(found.tat, found.now.addingTimeInterval(-burstTolerance))
+            let room = found.now.addingTimeInterval(maxInlineWait).timeIntervalSince(base)
+            let granted = room < 0 ? 0 : min(count, Int((room / interval).rounded(.down)) + 1)
+            let tat = base.addingTimeInterval(Double(granted) * interval)
+            if granted > 0 {
+                try await conn.query(
+                    "UPDATE sender_numbers SET tat = \(tat), updated_at = now() WHERE phone_number_id = \(id)",
+                    logger: logger)
+            }
+            let deferred = Verdict.deferred(
+                until: granted > 0 ? tat : found.tat, reason: "number paced" + (found.reason.map { " (\($0))" } ?? ""))
+            return (0..<count).map { i in
+                i < granted ? .sendAt(base.addingTimeInterval(Double(i) * interval)) : deferred
+            }
         }
-        return .sendAt(Date())
     }
 
     /// Slows every replica's sends on this number for `seconds` (Meta asked us to back off).
@@ -92,22 +121,26 @@ public struct Governor: Sendable {
             """, logger: logger)
     }
 
-    /// GCRA on the pair: allowed while tat ≤ now + (burst - 1) × 6 s; each send adds 6 s.
-    func pairDeferral(_ phoneNumberId: String, waId: String) async throws -> Date? {
+    /// GCRA on each pair: allowed while tat ≤ now + (burst - 1) × 6 s; each send adds 6 s.
+    /// Returns the recipients that must wait, with when they may send. One statement.
+    func pairDeferrals(_ phoneNumberId: String, waIds: [String]) async throws -> [String: Date] {
+        guard !waIds.isEmpty else { return [:] }
         let tolerance = Double(Self.pairBurst - 1) * Self.pairInterval
         let rows = try await postgres.query(
             """
             INSERT INTO sender_pairs AS p (phone_number_id, wa_id, tat)
-            VALUES (\(phoneNumberId), \(waId), now() + make_interval(secs => \(Self.pairInterval)))
+            SELECT \(phoneNumberId), w, now() + make_interval(secs => \(Self.pairInterval))
+            FROM (SELECT w FROM unnest(\(waIds)::text[]) AS t(w) ORDER BY w) ordered
             ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET
                 tat = CASE WHEN p.tat <= now() + make_interval(secs => \(tolerance))
                            THEN greatest(p.tat, now()) + make_interval(secs => \(Self.pairInterval)) ELSE p.tat END
-            RETURNING tat, tat <= now() + make_interval(secs => \(tolerance + Self.pairInterval))
+            RETURNING wa_id, tat, tat <= now() + make_interval(secs => \(tolerance + Self.pairInterval))
             """, logger: logger)
-        for try await (tat, allowed) in rows.decode((Date, Bool).self) {
-            return allowed ? nil : tat.addingTimeInterval(-tolerance)
+        var deferred: [String: Date] = [:]
+        for try await (waId, tat, allowed) in rows.decode((String, Date, Bool).self) where !allowed {
+            deferred[waId] = tat.addingTimeInterval(-tolerance)
         }
-        return nil
+        return deferred
     }
 
     /// 131056 from Meta: how many times in a row this pair was limited (for 4^n s).

@@ -18,6 +18,8 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
     /// Extra librdkafka properties (`k=v,k=v`), e.g. short group timeouts for the local broker.
     public var kafkaProperties: [String: String]
     public var consumerBatchSize: Int
+    /// Partitions of one poll handled at once (`ConsumerLoop`).
+    public var consumerConcurrency: Int
     public var whatsapp: WhatsAppConfig
     public var bootstrapToken: String?
     /// `CRM_CONFIG_FILE`: YAML with accounts, numbers, test recipients, users (ConfigFile).
@@ -46,6 +48,7 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
         topicReplication = Int16(try env.int("KAFKA_TOPIC_REPLICATION", default: 1))
         kafkaProperties = try Self.parseProperties(env["KAFKA_PROPERTIES"] ?? "")
         consumerBatchSize = try env.int("CONSUMER_BATCH_SIZE", default: 500)
+        consumerConcurrency = try env.int("CONSUMER_CONCURRENCY", default: 4)
         whatsapp = WhatsAppConfig(env: env)
         bootstrapToken = env["CRM_BOOTSTRAP_TOKEN"]
         configFile = env["CRM_CONFIG_FILE"]

@@ -3,6 +3,7 @@ import Kafka
 import Logging
 import Metrics
 import ServiceLifecycle
+import Storage
 import WireModels
 
 /// The consume → handle batch → (database commit inside the handler) → store offsets loop
@@ -11,6 +12,11 @@ import WireModels
 ///
 /// A batch that keeps failing is split: each record is retried alone, and one that still
 /// fails is dead-lettered so its neighbours and the rest of the partition move on.
+///
+/// Records of different partitions are independent (a key always lands on one partition), so
+/// each partition's share of a poll is handled on its own, up to `concurrency` at once: the
+/// database round trips of one partition's transaction overlap with the others', and a
+/// partition that is retrying or dead-lettering does not hold the rest back.
 public struct ConsumerLoop: Service {
     let stage: String
     let makeConsumer: @Sendable () throws -> KafkaConsumer
@@ -18,6 +24,7 @@ public struct ConsumerLoop: Service {
     let deadLetters: DeadLetterSink
     let gate: StartupGate
     let batchSize: Int
+    let concurrency: Int
     let policy: RetryPolicy
     let crashAfterCommit: Bool
     let logger: Logger
@@ -26,8 +33,8 @@ public struct ConsumerLoop: Service {
     public init(
         stage: String, makeConsumer: @escaping @Sendable () throws -> KafkaConsumer, handler: any RecordBatchHandler,
         deadLetters: DeadLetterSink,
-        gate: StartupGate, batchSize: Int, policy: RetryPolicy = RetryPolicy(), crashAfterCommit: Bool = false,
-        logger: Logger
+        gate: StartupGate, batchSize: Int, concurrency: Int = 1, policy: RetryPolicy = RetryPolicy(),
+        crashAfterCommit: Bool = false, logger: Logger
     ) {
         self.stage = stage
         self.makeConsumer = makeConsumer
@@ -35,6 +42,7 @@ public struct ConsumerLoop: Service {
         self.deadLetters = deadLetters
         self.gate = gate
         self.batchSize = batchSize
+        self.concurrency = max(1, concurrency)
         self.policy = policy
         self.crashAfterCommit = crashAfterCommit
         self.logger = logger
@@ -53,14 +61,18 @@ public struct ConsumerLoop: Service {
             let records = try await consumer.poll(maxRecords: batchSize, timeout: .milliseconds(250))
             if !records.isEmpty {
                 let started = ContinuousClock.now
-                // False: shutdown interrupted the retries, so nothing may be stored.
-                guard try await process(records, consumer: consumer) else { break }
+                let (done, interrupted) = try await processByPartition(records)
                 if crashAfterCommit {
                     logger.critical("fault injection: SIGKILL after database commit, before storing offsets")
                     kill(getpid(), SIGKILL)
                 }
-                try consumer.storeOffsets(for: records)
-                metrics.batchDone(records: records, since: started)
+                // Only the partitions whose records are all in the database.
+                if !done.isEmpty {
+                    try consumer.storeOffsets(for: done)
+                    metrics.batchDone(records: done, since: started)
+                }
+                // Shutdown interrupted the retries of some partition: its offsets stay unstored.
+                if interrupted { break }
             }
             if ContinuousClock.now - lastLagReport > .seconds(1) {
                 metrics.report(lag: consumer.lag())
@@ -69,13 +81,55 @@ public struct ConsumerLoop: Service {
         }
         logger.info("stopping: committing stored offsets", metadata: ["stage": "\(stage)"])
         do { try await consumer.commit() } catch {
-            logger.warning("final commit failed", metadata: ["error": "\(error)"])
+            logger.warning("final commit failed", metadata: ["error": "\(ErrorText.describe(error))"])
         }
         await consumer.close()
     }
 
+    /// Handles each partition's records (in their order) as a batch of its own, up to
+    /// `concurrency` partitions at once. Returns the records handled, and whether shutdown
+    /// interrupted the retries of a partition (whose records are then left out).
+    func processByPartition(_ records: [KafkaRecord]) async throws -> (done: [KafkaRecord], interrupted: Bool) {
+        if concurrency == 1 {
+            return try await process(records) ? (records, false) : ([], true)
+        }
+        struct Partition: Hashable {
+            var topic: String
+            var partition: Int32
+        }
+        var order: [Partition] = []
+        var parts: [Partition: [KafkaRecord]] = [:]
+        for record in records {
+            let key = Partition(topic: record.topic, partition: record.partition)
+            if parts[key] == nil { order.append(key) }
+            parts[key, default: []].append(record)
+        }
+        if order.count == 1 {
+            return try await process(records) ? (records, false) : ([], true)
+        }
+        return try await withThrowingTaskGroup(of: ([KafkaRecord], Bool).self) { group in
+            var done: [KafkaRecord] = []
+            var interrupted = false
+            var running = 0
+            func collect() async throws {
+                if let (part, ok) = try await group.next() {
+                    running -= 1
+                    if ok { done += part } else { interrupted = true }
+                }
+            }
+            for key in order {
+                if running >= concurrency { try await collect() }
+                let part = parts[key] ?? []
+                group.addTask { (part, try await process(part)) }
+                running += 1
+            }
+            while running > 0 { try await collect() }
+            return (done, interrupted)
+        }
+    }
+
     /// Returns false when shutdown interrupted the retries (nothing may be stored then).
-    func process(_ records: [KafkaRecord], consumer: KafkaConsumer) async throws -> Bool {
+    func process(_ records: [KafkaRecord]) async throws -> Bool {
         var attempt = 0
         while true {
             attempt += 1
@@ -88,7 +142,7 @@ public struct ConsumerLoop: Service {
                     "batch failed",
                     metadata: [
                         "stage": "\(stage)", "records": "\(records.count)", "attempt": "\(attempt)",
-                        "error": "\(error)",
+                        "error": "\(ErrorText.describe(error))",
                     ])
                 if attempt >= policy.batchAttempts { break }
                 guard await pause(policy.delay(afterAttempt: attempt)) else { return false }
@@ -124,7 +178,7 @@ public struct ConsumerLoop: Service {
                 metrics.failed.increment()
                 return true
             } catch {
-                logger.error("cannot dead-letter yet", metadata: ["error": "\(error)"])
+                logger.error("cannot dead-letter yet", metadata: ["error": "\(ErrorText.describe(error))"])
                 guard await pause(policy.delay(afterAttempt: min(attempt, 6))) else { return false }
             }
         }

@@ -26,7 +26,7 @@ public struct DeadLetterSink: Sendable {
         let value = String(decoding: record.value, as: UTF8.self)
         let letter = DeadLetter(
             stage: stage, topic: topics.base(of: record.topic), partition: record.partition, offset: record.offset,
-            error: "\(error)", attempts: attempts, value: value)
+            error: ErrorText.describe(error), attempts: attempts, value: value)
         let envelope = EventEnvelope(
             eventId: eventId ?? "\(record.topic):\(record.partition):\(record.offset)", type: EventTypes.deadLetter,
             occurredAt: record.timestamp ?? .now, source: stage, payload: letter)
@@ -44,7 +44,7 @@ public struct DeadLetterSink: Sendable {
             "record dead-lettered",
             metadata: [
                 "event_id": "\(eventId ?? "-")", "topic": "\(record.topic)", "partition": "\(record.partition)",
-                "offset": "\(record.offset)", "error": "\(error)",
+                "offset": "\(record.offset)", "error": "\(ErrorText.describe(error))",
             ])
     }
 }

@@ -39,7 +39,8 @@ public struct StartupTasks: Service, CustomStringConvertible {
                 return
             } catch {
                 logger.warning(
-                    "start-up not complete, retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                    "start-up not complete, retrying",
+                    metadata: ["error": "\(ErrorText.describe(error))", "retry_in": "\(delay)"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }

@@ -74,8 +74,8 @@ public enum WorkerHost {
                 handler: try spec.makeHandler(context),
                 deadLetters: DeadLetterSink(
                     stage: spec.stage, topics: config.topics, producer: producer, postgres: postgres, logger: logger),
-                gate: gate, batchSize: config.consumerBatchSize, crashAfterCommit: config.faultCrashAfterCommit,
-                logger: logger)
+                gate: gate, batchSize: config.consumerBatchSize, concurrency: config.consumerConcurrency,
+                crashAfterCommit: config.faultCrashAfterCommit, logger: logger)
         }
         let readiness = Readiness([
             Readiness.startup(gate), Readiness.postgres(postgres), Readiness.kafka(config.kafkaBase),

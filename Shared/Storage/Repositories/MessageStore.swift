@@ -98,24 +98,67 @@ public enum MessageStore {
         return inserted
     }
 
-    /// An outbound message as accepted by the Cloud API. Statuses that raced ahead of this
-    /// row (kept in history) are applied right away.
-    public static func insertOutbound(
-        wamid: String, contactId: UUID?, phoneNumberId: String, toWaId: String, type: String, text: String?,
-        sendRequestId: String, template: String? = nil, campaignId: String? = nil, content: JSONValue? = nil,
-        wabaId: String? = nil, on conn: PostgresConnection, logger: Logger
-    ) async throws {
-        let contentJSON = try content.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) }
-        try await StatusStore.lock(wamid: wamid, on: conn, logger: logger)
+    /// An outbound message as accepted by the Cloud API (`insertOutbound`).
+    public struct Outbound: Sendable {
+        public var wamid: String
+        public var contactId: UUID?
+        public var phoneNumberId: String
+        public var toWaId: String
+        public var type: String
+        public var text: String?
+        public var sendRequestId: String
+        public var template: String?
+        public var campaignId: String?
+        public var content: JSONValue?
+        public var wabaId: String?
+
+        public init(
+            wamid: String, contactId: UUID?, phoneNumberId: String, toWaId: String, type: String, text: String?,
+            sendRequestId: String, template: String? = nil, campaignId: String? = nil, content: JSONValue? = nil,
+            wabaId: String? = nil
+        ) {
+            self.wamid = wamid
+            self.contactId = contactId
+            self.phoneNumberId = phoneNumberId
+            self.toWaId = toWaId
+            self.type = type
+            self.text = text
+            self.sendRequestId = sendRequestId
+            self.template = template
+            self.campaignId = campaignId
+            self.content = content
+            self.wabaId = wabaId
+        }
+    }
+
+    /// Outbound messages as accepted by the Cloud API, in one statement. Statuses that raced
+    /// ahead of these rows (kept in history) are applied right away, under the wamids' locks
+    /// (`StatusStore.lock`), so a status committing at the same moment is never missed.
+    public static func insertOutbound(_ messages: [Outbound], on conn: PostgresConnection, logger: Logger) async throws
+    {
+        guard !messages.isEmpty else { return }
+        let encoder = JSONCoding.encoder()
+        let contents = try messages.map { m in
+            try m.content.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? ""
+        }
+        let wamids = messages.map(\.wamid)
+        try await StatusStore.lock(wamids: wamids, on: conn, logger: logger)
         try await conn.query(
             """
             INSERT INTO messages (wamid, direction, contact_id, waba_id, phone_number_id, counterpart_wa_id, type, text,
                                   content, template, campaign_id, send_request_id, status, status_at)
-            VALUES (\(wamid), 'outbound', \(contactId), \(wabaId), \(phoneNumberId), \(toWaId), \(type), \(text),
-                    \(contentJSON)::jsonb, \(template), \(campaignId)::uuid, \(sendRequestId), 'accepted', now())
+            SELECT w, 'outbound', NULLIF(c, '')::uuid, NULLIF(wb, ''), pn, tw, ty, NULLIF(tx, ''), NULLIF(co, '')::jsonb, NULLIF(te, ''),
+                   NULLIF(ca, '')::uuid, sr, 'accepted', now()
+            FROM unnest(\(wamids)::text[], \(messages.map { $0.contactId?.uuidString ?? "" })::text[],
+                        \(messages.map { $0.wabaId ?? "" })::text[], \(messages.map(\.phoneNumberId))::text[],
+                        \(messages.map(\.toWaId))::text[], \(messages.map(\.type))::text[],
+                        \(messages.map { $0.text ?? "" })::text[], \(contents)::text[],
+                        \(messages.map { $0.template ?? "" })::text[], \(messages.map { $0.campaignId ?? "" })::text[],
+                        \(messages.map(\.sendRequestId))::text[])
+                AS m(w, c, wb, pn, tw, ty, tx, co, te, ca, sr)
             ON CONFLICT (wamid) DO NOTHING
             """, logger: logger)
-        try await StatusStore.applyRecorded(wamid: wamid, on: conn, logger: logger)
+        try await StatusStore.applyRecorded(wamids: wamids, on: conn, logger: logger)
     }
 
     public static func get(wamid: String, on client: PostgresClient, logger: Logger) async throws -> MessageRow? {

@@ -133,27 +133,11 @@ public enum SendStore {
             """, logger: logger)
     }
 
-    /// Takes a request from the topic for sending: only `queued`/`sending` ones (a request in
-    /// the retry queue belongs to the queue; a settled one is never sent again). Returns the
-    /// attempts made so far (rows, HTTP calls), nil when it is not ours to send.
-    public static func claimFromTopic(requestId: String, on conn: PostgresConnection, logger: Logger) async throws
-        -> (attempts: Int, httpAttempts: Int)?
-    {
-        let rows = try await conn.query(
-            """
-            UPDATE send_requests SET state = 'sending', updated_at = now()
-            WHERE request_id = \(requestId) AND state IN ('queued', 'sending')
-            RETURNING http_attempts, (SELECT count(*)::int FROM send_attempts a WHERE a.request_id = \(requestId))
-            """, logger: logger)
-        for try await (http, attempts) in rows.decode((Int, Int).self) { return (attempts, http) }
-        return nil
-    }
-
     /// Claims due requests of the retry queue, leasing each for `lease` seconds (pushing its
     /// `next_attempt_at` forward) so that concurrent pollers — other replicas — skip them and a
     /// crashed poller's claim expires.
     public static func claimDue(limit: Int, lease: Double, on client: PostgresClient, logger: Logger) async throws
-        -> [(request: OutboundRequest, attempts: Int, httpAttempts: Int)]
+        -> [Claimed]
     {
         let rows = try await client.query(
             """
@@ -162,22 +146,16 @@ public enum SendStore {
                 SELECT request_id FROM send_requests WHERE state = 'retrying' AND next_attempt_at <= now()
                 ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING s.payload::text, s.http_attempts,
-                      (SELECT count(*)::int FROM send_attempts a WHERE a.request_id = s.request_id)
+                      (SELECT count(*)::int FROM send_attempts a WHERE a.request_id = s.request_id), s.created_at
             """, logger: logger)
-        var out: [(request: OutboundRequest, attempts: Int, httpAttempts: Int)] = []
+        var out: [(Claimed, Date)] = []
         let decoder = JSONCoding.decoder()
-        for try await (payload, http, attempts) in rows.decode((String, Int, Int).self) {
-            out.append((try decoder.decode(OutboundRequest.self, from: Data(payload.utf8)), attempts, http))
+        for try await (payload, http, attempts, created) in rows.decode((String, Int, Int, Date).self) {
+            let request = try decoder.decode(OutboundRequest.self, from: Data(payload.utf8))
+            out.append((Claimed(request: request, attempts: attempts, httpAttempts: http), created))
         }
-        return out
-    }
-
-    public static func attemptCount(requestId: String, on conn: PostgresConnection, logger: Logger) async throws -> Int
-    {
-        let rows = try await conn.query(
-            "SELECT count(*)::int FROM send_attempts WHERE request_id = \(requestId)", logger: logger)
-        for try await n in rows.decode(Int.self) { return n }
-        return 0
+        // Oldest first, so a recipient's requests keep their order (`SendExecutor.rounds`).
+        return out.sorted { $0.1 < $1.1 }.map(\.0)
     }
 
     /// One attempt (an HTTP call when `calledAPI`, else a governor deferral) and the request's

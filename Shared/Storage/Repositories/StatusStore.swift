@@ -12,6 +12,17 @@ public enum StatusStore {
         try await conn.query("SELECT pg_advisory_xact_lock(hashtext(\(wamid)))", logger: logger)
     }
 
+    /// `lock` for many wamids in one statement, in wamid order: every multi-wamid transaction
+    /// (the sender's batch, the reporter's batch) takes them in that order, so they cannot deadlock.
+    public static func lock(wamids: [String], on conn: PostgresConnection, logger: Logger) async throws {
+        guard !wamids.isEmpty else { return }
+        try await conn.query(
+            """
+            SELECT count(pg_advisory_xact_lock(hashtext(w)))
+            FROM (SELECT DISTINCT w FROM unnest(\(wamids)::text[]) AS t(w) ORDER BY w) ordered
+            """, logger: logger)
+    }
+
     /// Keeps the event in history; returns false when it was already there (a redelivery).
     /// Takes the wamid's lock (see `lock`).
     @discardableResult
@@ -73,6 +84,17 @@ public enum StatusStore {
 
     /// Applies every status already in history to a message that has just been stored
     /// (statuses can arrive before we know the message).
+    /// `applyRecorded` for many new message rows: one look-up finds the few wamids whose
+    /// statuses raced ahead of their row.
+    public static func applyRecorded(wamids: [String], on conn: PostgresConnection, logger: Logger) async throws {
+        guard !wamids.isEmpty else { return }
+        let rows = try await conn.query(
+            "SELECT DISTINCT wamid FROM message_status_events WHERE wamid = ANY(\(wamids)::text[])", logger: logger)
+        var early: [String] = []
+        for try await wamid in rows.decode(String.self) { early.append(wamid) }
+        for wamid in early.sorted() { try await applyRecorded(wamid: wamid, on: conn, logger: logger) }
+    }
+
     public static func applyRecorded(wamid: String, on conn: PostgresConnection, logger: Logger) async throws {
         let rows = try await conn.query(
             """

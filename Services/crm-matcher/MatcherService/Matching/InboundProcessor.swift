@@ -6,7 +6,8 @@ import WireModels
 
 /// The CRM side of a batch of inbound messages, in one transaction: find or create each
 /// sender's contact, store the messages, then for each message stored for the first time apply
-/// number changes, opt-out/opt-in keywords, leads and conversations. Every change is written to
+/// number changes, opt-out/opt-in keywords, leads and conversations (the common case — an open
+/// lead, a live conversation — batched by `InboundTouches`). Every change is written to
 /// the activity outbox; the returned outbox ids are published after the commit. A redelivered
 /// message is no longer new, so it changes nothing and yields no event.
 public struct InboundProcessor: Sendable {
@@ -61,11 +62,26 @@ public struct InboundProcessor: Sendable {
 
         let fresh = try await MessageStore.insertInboundMany(
             messages, contactIds: messages.map { contactOf[$0.wamid]!.id }, on: conn, logger: logger)
-        for m in messages where fresh.contains(m.wamid) {
+        let news = messages.filter { fresh.contains($0.wamid) }
+        var touches = try await InboundTouches.load(
+            contacts: news.compactMap { contactOf[$0.wamid]?.id }, idle: settings.conversationIdle, on: conn,
+            logger: logger)
+        for m in news {
             guard let c = contactOf[m.wamid] else { continue }
-            try await apply(m, contact: c.id, owner: c.ownerId, attribution: attribution, outbox: &outbox)
+            let keyword = keyword(in: m)
+            let enquiry = keyword == nil && !Self.notEnquiries.contains(m.type)
+            if touches.absorb(m, contact: c.id, enquiry: enquiry, keyword: keyword != nil) { continue }
+            try await touches.flush(on: conn, logger: logger)
+            try await apply(
+                m, contact: c.id, owner: c.ownerId, keyword: keyword, attribution: attribution, outbox: &outbox)
         }
+        try await touches.flush(on: conn, logger: logger)
         return outbox.ids
+    }
+
+    /// An opt-out/opt-in keyword that is the whole text of a message a customer typed or tapped.
+    func keyword(in m: InboundMessage) -> ConsentKeywords.Match? {
+        ["text", "button", "interactive"].contains(m.type) ? settings.keywords.match(m.text) : nil
     }
 
     /// The contact a system message is about: the one on its `from` number, else the one a
@@ -94,7 +110,8 @@ public struct InboundProcessor: Sendable {
     }
 
     func apply(
-        _ m: InboundMessage, contact: UUID, owner: UUID?, attribution: SourceAttribution, outbox: inout ActivityOutbox
+        _ m: InboundMessage, contact: UUID, owner: UUID?, keyword: ConsentKeywords.Match?,
+        attribution: SourceAttribution, outbox: inout ActivityOutbox
     ) async throws {
         let conn = outbox.conn
         let logger = outbox.logger
@@ -104,7 +121,6 @@ public struct InboundProcessor: Sendable {
             }
             return
         }
-        let keyword = ["text", "button", "interactive"].contains(m.type) ? settings.keywords.match(m.text) : nil
         if let keyword {
             try await consent(m, contact: contact, keyword: keyword, outbox: &outbox)
         }

@@ -34,21 +34,13 @@ public struct RetryQueuePoller: Service {
             do {
                 let due = try await SendStore.claimDue(
                     limit: Self.batch, lease: Self.lease, on: postgres, logger: logger)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for item in due {
-                        group.addTask {
-                            do {
-                                try await executor.attempt(
-                                    item.request, attempts: item.attempts, httpAttempts: item.httpAttempts)
-                            } catch {
-                                // The lease expires and another poll takes it again.
-                                logger.error(
-                                    "retry attempt failed",
-                                    metadata: ["event_id": "\(item.request.requestId)", "error": "\(error)"])
-                            }
-                        }
-                    }
-                    try await group.waitForAll()
+                do {
+                    try await executor.attempt(due)
+                } catch {
+                    // The leases expire and a later poll takes them again.
+                    logger.error(
+                        "retry attempts failed",
+                        metadata: ["event_ids": "\(due.map(\.request.requestId))", "error": "\(error)"])
                 }
                 if due.count == Self.batch { continue }
             } catch {

@@ -40,79 +40,140 @@ public struct SendExecutor: Sendable {
         logger = context.logger
     }
 
-    /// `attempts`: attempt rows so far; `httpAttempts`: Cloud API calls so far.
-    func attempt(_ request: OutboundRequest, attempts: Int, httpAttempts: Int) async throws {
-        var log = logger
-        log[metadataKey: "event_id"] = "\(request.requestId)"
-        let number = try await numbers.get(request.phoneNumberId ?? defaultPhoneNumberId)
-        let attempt = attempts + 1
+    /// One attempt for each claimed request. A recipient's requests go in order, one per
+    /// round; within a round every step is done for the whole round at once (policy facts,
+    /// governor slots, the recording of sends), so PostgreSQL round trips are per round, not
+    /// per send, and the number's pace sets the throughput.
+    func attempt(_ claimed: [SendStore.Claimed]) async throws {
+        for round in Self.rounds(claimed) { try await attemptRound(round) }
+    }
+
+    /// Splits requests into rounds with at most one request per recipient, keeping each
+    /// recipient's order.
+    static func rounds(_ claimed: [SendStore.Claimed]) -> [[SendStore.Claimed]] {
+        var rounds: [[SendStore.Claimed]] = []
+        var seen: [String: Int] = [:]
+        for item in claimed {
+            let index = seen[item.request.to, default: 0]
+            seen[item.request.to] = index + 1
+            if index == rounds.count { rounds.append([]) }
+            rounds[index].append(item)
+        }
+        return rounds
+    }
+
+    /// A request that passed the policy gate, on its way to the Cloud API.
+    struct Admitted: Sendable {
+        var claimed: SendStore.Claimed
+        var plan: SendPlan
+        var number: NumberSettings
+        var log: Logger
+        var attempt: Int { claimed.attempts + 1 }
+    }
+
+    func attemptRound(_ round: [SendStore.Claimed]) async throws {
+        var numbers: [String: NumberSettings] = [:]
+        for id in Set(round.map { $0.request.phoneNumberId ?? defaultPhoneNumberId }) {
+            numbers[id] = try await self.numbers.get(id)
+        }
+        func number(_ r: OutboundRequest) -> NumberSettings { numbers[r.phoneNumberId ?? defaultPhoneNumberId]! }
 
         // 1. Policy gate, again: the facts may have changed since the API checked them.
-        let plan: SendPlan
-        switch try await PolicyGate.check(request, wabaId: number.wabaId, on: postgres, logger: log) {
-        case .failure(let refusal):
-            try await postgres.withTransaction(logger: log) { conn in
-                try await SendStore.block(
-                    requestId: request.requestId, reason: refusal.description, on: conn, logger: log)
-            }
-            SenderMetrics.send(outcome: "blocked", decision: refusal.code)
-            try await publish(
-                OutboundResult(
-                    requestId: request.requestId, attempt: attempt, state: "blocked", wamid: nil, waId: nil,
-                    error: WhatsAppError(code: 0, title: refusal.code, message: refusal.message, details: nil)))
-            log.notice("send blocked by policy", metadata: ["reason": "\(refusal)"])
-            return
-        case .success(let p):
-            plan = p
-        }
-
-        // 2. Governor: pair rate, tier budget (business-initiated only), the number's pace.
-        let businessInitiated = plan.isTemplate && !plan.recipient.insideServiceWindow()
-        switch try await governor.admit(number: number, waId: request.to, businessInitiated: businessInitiated) {
-        case .deferred(let until, let reason):
-            let limit = reason.hasPrefix("pair") ? "pair" : reason.hasPrefix("messaging tier") ? "tier" : "number"
-            SenderMetrics.governorWait(limit: limit, seconds: until.timeIntervalSinceNow)
-            try await schedule(
-                request, attempt: attempt, http: nil, error: nil, decision: "deferred: \(reason)", at: until,
-                calledAPI: false, log: log)
-            SenderMetrics.send(outcome: "deferred", decision: limit)
-            return
-        case .sendAt(let at):
-            let wait = at.timeIntervalSinceNow
-            if wait > 0 {
-                SenderMetrics.governorWait(limit: "number", seconds: wait)
-                try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+        let verdicts = try await PolicyGate.checkMany(
+            round.map { ($0.request, number($0.request).wabaId) }, on: postgres, logger: logger)
+        var admitted: [String: [Admitted]] = [:]
+        for (item, verdict) in zip(round, verdicts) {
+            var log = logger
+            log[metadataKey: "event_id"] = "\(item.request.requestId)"
+            switch verdict {
+            case .failure(let refusal):
+                try await blocked(item, refusal: refusal, log: log)
+            case .success(let plan):
+                let n = number(item.request)
+                admitted[n.phoneNumberId, default: []].append(Admitted(claimed: item, plan: plan, number: n, log: log))
             }
         }
 
-        // 3. The Cloud API call.
-        let outcome: GraphClient.Outcome?
-        let transportError: String?
-        do {
-            outcome = try await call(plan, phoneNumberId: number.phoneNumberId)
-            transportError = nil
-        } catch {
-            outcome = nil
-            transportError = "\(error)"
+        // 2. Governor, per number: pair rate, tier budget (business-initiated only), the number's pace.
+        var slotted: [(Admitted, Date)] = []
+        for (phoneNumberId, sends) in admitted {
+            let verdicts = try await governor.admit(
+                number: numbers[phoneNumberId]!,
+                sends: sends.map {
+                    ($0.plan.request.to, $0.plan.isTemplate && !$0.plan.recipient.insideServiceWindow())
+                })
+            for (send, verdict) in zip(sends, verdicts) {
+                switch verdict {
+                case .deferred(let until, let reason):
+                    let limit =
+                        reason.hasPrefix("pair") ? "pair" : reason.hasPrefix("messaging tier") ? "tier" : "number"
+                    SenderMetrics.governorWait(limit: limit, seconds: until.timeIntervalSinceNow)
+                    try await schedule(
+                        send.plan.request, attempt: send.attempt, http: nil, error: nil,
+                        decision: "deferred: \(reason)", at: until, calledAPI: false, log: send.log)
+                    SenderMetrics.send(outcome: "deferred", decision: limit)
+                case .sendAt(let at):
+                    slotted.append((send, at))
+                }
+            }
         }
 
-        // 4. Record and decide.
-        switch outcome {
-        case .accepted(let wamid, let waId):
-            try await recordSent(plan, number: number, attempt: attempt, wamid: wamid, waId: waId, log: log)
-            // A pair that was limited before is clear again (4^n starts over).
-            if attempts > 0 { try await governor.pairDelivered(number.phoneNumberId, waId: request.to) }
-        case .rejected(let http, let error):
-            try await failed(
-                request, number: number, attempt: attempt, httpAttempts: httpAttempts + 1, http: http, error: error,
-                log: log)
-        case nil:
-            let error = WhatsAppError(
-                code: 2, title: "unreachable", message: "Graph API unreachable: \(transportError ?? "")", details: nil)
-            try await failed(
-                request, number: number, attempt: attempt, httpAttempts: httpAttempts + 1, http: nil, error: error,
-                log: log)
+        // 3. The Cloud API calls, each at its slot.
+        let answers = try await withThrowingTaskGroup(of: (Admitted, GraphClient.Outcome?, String?, Date).self) {
+            group in
+            for (send, at) in slotted {
+                group.addTask {
+                    let wait = at.timeIntervalSinceNow
+                    if wait > 0 {
+                        SenderMetrics.governorWait(limit: "number", seconds: wait)
+                        try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+                    }
+                    do {
+                        let outcome = try await call(send.plan, phoneNumberId: send.number.phoneNumberId)
+                        return (send, outcome, nil, Date())
+                    } catch {
+                        return (send, nil, "\(error)", Date())
+                    }
+                }
+            }
+            var answers: [(Admitted, GraphClient.Outcome?, String?, Date)] = []
+            for try await answer in group { answers.append(answer) }
+            return answers
         }
+
+        // 4. Record and decide: the accepted ones together, the others one by one.
+        var accepted: [(send: Admitted, wamid: String, waId: String?, at: Date)] = []
+        for (send, outcome, transportError, at) in answers {
+            switch outcome {
+            case .accepted(let wamid, let waId):
+                accepted.append((send, wamid, waId, at))
+            case .rejected(let http, let error):
+                try await failed(
+                    send.plan.request, number: send.number, attempt: send.attempt,
+                    httpAttempts: send.claimed.httpAttempts + 1, http: http, error: error, log: send.log)
+            case nil:
+                let error = WhatsAppError(
+                    code: 2, title: "unreachable", message: "Graph API unreachable: \(transportError ?? "")",
+                    details: nil)
+                try await failed(
+                    send.plan.request, number: send.number, attempt: send.attempt,
+                    httpAttempts: send.claimed.httpAttempts + 1, http: nil, error: error, log: send.log)
+            }
+        }
+        try await recordSent(accepted)
+    }
+
+    func blocked(_ item: SendStore.Claimed, refusal: Refusal, log: Logger) async throws {
+        try await postgres.withTransaction(logger: log) { conn in
+            try await SendStore.block(
+                requestId: item.request.requestId, reason: refusal.description, on: conn, logger: log)
+        }
+        SenderMetrics.send(outcome: "blocked", decision: refusal.code)
+        try await publish(
+            OutboundResult(
+                requestId: item.request.requestId, attempt: item.attempts + 1, state: "blocked", wamid: nil, waId: nil,
+                error: WhatsAppError(code: 0, title: refusal.code, message: refusal.message, details: nil)))
+        log.notice("send blocked by policy", metadata: ["reason": "\(refusal)"])
     }
 
     func call(_ plan: SendPlan, phoneNumberId: String) async throws -> GraphClient.Outcome {
@@ -126,9 +187,68 @@ public struct SendExecutor: Sendable {
             phoneNumberId: phoneNumberId, to: request.to, text: request.text ?? "", callbackData: request.requestId)
     }
 
-    func recordSent(
-        _ plan: SendPlan, number: NumberSettings, attempt: Int, wamid: String, waId: String?, log: Logger
-    ) async throws {
+    /// Meta accepted these: one transaction records the attempts, finds or creates the
+    /// recipients' contacts and inserts the outbound messages (replaying statuses that came
+    /// first). The calls are made, so this write is retried on its own rather than failing
+    /// the batch (a redelivered batch would call Meta again).
+    func recordSent(_ accepted: [(send: Admitted, wamid: String, waId: String?, at: Date)]) async throws {
+        guard !accepted.isEmpty else { return }
+        let attempts = accepted.map {
+            SendStore.SentAttempt(
+                requestId: $0.send.plan.request.requestId, attempt: $0.send.attempt, wamid: $0.wamid, at: $0.at)
+        }
+        let identities = accepted.map {
+            ContactIdentity(waId: $0.waId ?? $0.send.plan.request.to, userId: nil, profileName: nil)
+        }
+        let policy = RetryPolicy(batchAttempts: 6)
+        var failures = 0
+        while true {
+            do {
+                try await postgres.withTransaction(logger: logger) { conn in
+                    try await SendStore.recordSent(attempts, on: conn, logger: self.logger)
+                    let contacts = try await ContactStore.matchMany(
+                        identities, fromCustomer: false, on: conn, logger: self.logger)
+                    let messages = zip(accepted, contacts).map { sent, contact in
+                        Self.outboundMessage(sent.send, wamid: sent.wamid, waId: sent.waId, contactId: contact.id)
+                    }
+                    try await MessageStore.insertOutbound(messages, on: conn, logger: self.logger)
+                }
+                break
+            } catch {
+                failures += 1
+                guard failures < policy.batchAttempts else { throw error }
+                logger.warning(
+                    "recording sent messages failed; retrying",
+                    metadata: [
+                        "sends": "\(accepted.count)", "attempt": "\(failures)", "error": "\(ErrorText.describe(error))",
+                    ])
+                try await Task.sleep(for: policy.delay(afterAttempt: failures))
+            }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for sent in accepted {
+                group.addTask {
+                    let request = sent.send.plan.request
+                    SenderMetrics.send(outcome: "sent", decision: "sent")
+                    try await publish(
+                        OutboundResult(
+                            requestId: request.requestId, attempt: sent.send.attempt, state: "sent", wamid: sent.wamid,
+                            waId: sent.waId, error: nil))
+                    // A pair that was limited before is clear again (4^n starts over).
+                    if sent.send.claimed.attempts > 0 {
+                        try await governor.pairDelivered(sent.send.number.phoneNumberId, waId: request.to)
+                    }
+                    sent.send.log.info("sent", metadata: ["wamid": "\(sent.wamid)"])
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    static func outboundMessage(_ send: Admitted, wamid: String, waId: String?, contactId: UUID)
+        -> MessageStore.Outbound
+    {
+        let plan = send.plan
         let request = plan.request
         let rendered = plan.template.map { TemplateComponents.render($0, values: plan.values) }
         let content: JSONValue? = plan.template.map { template in
@@ -140,23 +260,11 @@ public struct SendExecutor: Sendable {
                 ])
             ])
         }
-        try await postgres.withTransaction(logger: log) { conn in
-            try await SendStore.recordAttempt(
-                requestId: request.requestId, attempt: attempt, httpStatus: 200, error: nil, retryable: false,
-                decision: "sent", newState: "sent", wamid: wamid, on: conn, logger: log)
-            let contact = try await ContactStore.upsertFromWhatsApp(
-                waId: waId ?? request.to, userId: nil, profileName: nil, on: conn, logger: log)
-            try await MessageStore.insertOutbound(
-                wamid: wamid, contactId: contact, phoneNumberId: number.phoneNumberId, toWaId: waId ?? request.to,
-                type: plan.template == nil ? "text" : "template", text: rendered?.text ?? request.text,
-                sendRequestId: request.requestId, template: plan.template?.name, campaignId: request.campaignId,
-                content: content, wabaId: number.wabaId, on: conn, logger: log)
-        }
-        SenderMetrics.send(outcome: "sent", decision: "sent")
-        try await publish(
-            OutboundResult(
-                requestId: request.requestId, attempt: attempt, state: "sent", wamid: wamid, waId: waId, error: nil))
-        log.info("sent", metadata: ["wamid": "\(wamid)"])
+        return MessageStore.Outbound(
+            wamid: wamid, contactId: contactId, phoneNumberId: send.number.phoneNumberId, toWaId: waId ?? request.to,
+            type: plan.template == nil ? "text" : "template", text: rendered?.text ?? request.text,
+            sendRequestId: request.requestId, template: plan.template?.name, campaignId: request.campaignId,
+            content: content, wabaId: send.number.wabaId)
     }
 
     /// Applies the error policy to a rejected (or unanswered) call.

@@ -6,17 +6,15 @@ import ServiceKit
 import Storage
 import WireModels
 
-/// `wa.outbound.request` → first attempts. Records of one batch are grouped by recipient (the
-/// record key): a recipient's requests go in order, different recipients concurrently, so the
-/// number's pace — not the round trip — sets the throughput. Anything that must wait longer
-/// than the governor's inline wait goes to the retry queue; the partition never blocks on it.
+/// `wa.outbound.request` → first attempts. The batch is registered and claimed in two
+/// statements, then attempted as a whole (`SendExecutor.attempt`): a recipient's requests go
+/// in order, different recipients together, so the number's pace — not the round trips — sets
+/// the throughput. Anything that must wait longer than the governor's inline wait goes to the
+/// retry queue; the partition never blocks on it.
 public struct SendHandler: RecordBatchHandler {
     public struct NotConfigured: Error, CustomStringConvertible {
         public let description: String
     }
-
-    /// Recipients sent to at once per batch.
-    static let concurrency = 64
 
     let executor: SendExecutor
     let postgres: PostgresClient
@@ -29,41 +27,13 @@ public struct SendHandler: RecordBatchHandler {
     }
 
     public func handle(_ records: [KafkaRecord]) async throws {
-        var order: [String] = []
-        var byRecipient: [String: [OutboundRequest]] = [:]
-        for record in records {
-            let request = try EventEnvelope<OutboundRequest>.decode(record.value).payload
-            if byRecipient[request.to] == nil { order.append(request.to) }
-            byRecipient[request.to, default: []].append(request)
+        let requests = try records.map { try EventEnvelope<OutboundRequest>.decode($0.value).payload }
+        // Requests from other producers have no row yet; settled or queued ones are not ours to send.
+        let claimed = try await SendStore.registerAndClaim(requests, on: postgres, logger: logger)
+        if claimed.count < requests.count {
+            logger.debug(
+                "send requests already settled or queued", metadata: ["skipped": "\(requests.count - claimed.count)"])
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var running = 0
-            for recipient in order {
-                if running >= Self.concurrency {
-                    try await group.next()
-                    running -= 1
-                }
-                let requests = byRecipient[recipient] ?? []
-                group.addTask {
-                    for request in requests { try await self.first(request) }
-                }
-                running += 1
-            }
-            try await group.waitForAll()
-        }
-    }
-
-    /// Registers the request (requests from other producers have no row yet) and sends it
-    /// unless it is already settled or waiting in the retry queue.
-    func first(_ request: OutboundRequest) async throws {
-        let claimed = try await postgres.withTransaction(logger: logger) { conn in
-            try await SendStore.register(request, on: conn, logger: self.logger)
-            return try await SendStore.claimFromTopic(requestId: request.requestId, on: conn, logger: self.logger)
-        }
-        guard let claimed else {
-            logger.debug("send request already settled or queued", metadata: ["event_id": "\(request.requestId)"])
-            return
-        }
-        try await executor.attempt(request, attempts: claimed.attempts, httpAttempts: claimed.httpAttempts)
+        try await executor.attempt(claimed)
     }
 }

@@ -51,6 +51,53 @@ public enum ConversationStore {
         throw StorageError.invalid("conversation insert returned no row")
     }
 
+    /// The current conversation of each (contact, business number) of these contacts, with
+    /// its last activity (as `recordInbound` measures the idle window), locked for update.
+    public static func current(contactIds: [UUID], on conn: PostgresConnection, logger: Logger) async throws
+        -> [Key: (id: UUID, lastActivity: Date)]
+    {
+        guard !contactIds.isEmpty else { return [:] }
+        let rows = try await conn.query(
+            """
+            SELECT contact_id, phone_number_id, id, GREATEST(last_inbound_at, COALESCE(last_outbound_at, last_inbound_at))
+            FROM conversations WHERE contact_id = ANY(\(contactIds)::uuid[]) AND closed_at IS NULL
+            FOR UPDATE
+            """, logger: logger)
+        var out: [Key: (id: UUID, lastActivity: Date)] = [:]
+        for try await (contact, number, id, last) in rows.decode((UUID, String, UUID, Date).self) {
+            out[Key(contactId: contact, phoneNumberId: number)] = (id, last)
+        }
+        return out
+    }
+
+    public struct Key: Hashable, Sendable {
+        public var contactId: UUID
+        public var phoneNumberId: String
+
+        public init(contactId: UUID, phoneNumberId: String) {
+            self.contactId = contactId
+            self.phoneNumberId = phoneNumberId
+        }
+    }
+
+    /// Extends current conversations with inbound messages inside their idle window (what
+    /// `recordInbound` does when it does not open one), in one statement.
+    public static func extend(
+        _ touches: [(id: UUID, at: Date, leadId: UUID?)], on conn: PostgresConnection, logger: Logger
+    ) async throws {
+        guard !touches.isEmpty else { return }
+        try await conn.query(
+            """
+            UPDATE conversations c SET last_inbound_at = GREATEST(c.last_inbound_at, t.at),
+                lead_id = COALESCE(t.lead, c.lead_id)
+            FROM (SELECT id, max(at) AS at, max(NULLIF(lead, ''))::uuid AS lead
+                  FROM unnest(\(touches.map(\.id))::uuid[], \(touches.map(\.at))::timestamptz[],
+                              \(touches.map { $0.leadId?.uuidString ?? "" })::text[]) AS u(id, at, lead)
+                  GROUP BY id) t
+            WHERE c.id = t.id
+            """, logger: logger)
+    }
+
     /// Records an outbound message of ours in the contact's current conversation with that
     /// number; the first one after the conversation opened is its first response. Returns the
     /// conversation id when this set the first response (nil otherwise: no conversation, or

@@ -70,6 +70,33 @@ public enum LeadStore {
             "UPDATE leads SET last_activity_at = GREATEST(last_activity_at, \(at)) WHERE id = \(id)", logger: logger)
     }
 
+    /// The open lead of each contact that has one (contact id → lead id).
+    public static func openIds(contactIds: [UUID], on conn: PostgresConnection, logger: Logger) async throws
+        -> [UUID: UUID]
+    {
+        guard !contactIds.isEmpty else { return [:] }
+        let rows = try await conn.query(
+            "SELECT contact_id, id FROM leads WHERE contact_id = ANY(\(contactIds)::uuid[]) AND status = 'open'",
+            logger: logger)
+        var out: [UUID: UUID] = [:]
+        for try await (contact, lead) in rows.decode((UUID, UUID).self) { out[contact] = lead }
+        return out
+    }
+
+    /// `touch` for many (lead, time) pairs in one statement; a lead touched twice keeps the later time.
+    public static func touch(_ touches: [(id: UUID, at: Date)], on conn: PostgresConnection, logger: Logger)
+        async throws
+    {
+        guard !touches.isEmpty else { return }
+        try await conn.query(
+            """
+            UPDATE leads l SET last_activity_at = GREATEST(l.last_activity_at, t.at)
+            FROM (SELECT id, max(at) AS at FROM unnest(\(touches.map(\.id))::uuid[], \(touches.map(\.at))::timestamptz[])
+                  AS u(id, at) GROUP BY id) t
+            WHERE l.id = t.id
+            """, logger: logger)
+    }
+
     static let columns = """
         id, contact_id, status, stage, owner_id, source::text, campaign_id, phone_number_id, opened_at,
         last_activity_at, closed_at, version

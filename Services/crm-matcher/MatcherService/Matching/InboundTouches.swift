@@ -1,0 +1,66 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Storage
+import WireModels
+
+/// The common case of a new inbound message, for a whole batch in a few statements: a
+/// message from a contact with an open lead and a current conversation inside its idle window
+/// only touches the lead and extends the conversation. `absorb` takes such a message; any
+/// other (a first message, a keyword, a number change, an idle conversation, no open lead)
+/// goes the full way (`InboundProcessor.apply`), and so does every later message of that
+/// contact in the batch. Pending touches are flushed before each full-way message, so the
+/// full way always sees the database as the messages before it left it.
+struct InboundTouches {
+    let idleSeconds: Double
+    var openLeads: [UUID: UUID]
+    var conversations: [ConversationStore.Key: (id: UUID, lastActivity: Date)]
+    /// Contacts whose messages take the full way for the rest of the batch.
+    var fullWay = Set<UUID>()
+    var leadTouches: [(id: UUID, at: Date)] = []
+    var conversationTouches: [(id: UUID, at: Date, leadId: UUID?)] = []
+
+    /// Reads the open leads and current conversations (locked) of these contacts.
+    static func load(contacts: [UUID], idle: Duration, on conn: PostgresConnection, logger: Logger) async throws
+        -> InboundTouches
+    {
+        let unique = Array(Set(contacts))
+        return InboundTouches(
+            idleSeconds: Double(idle.components.seconds),
+            openLeads: try await LeadStore.openIds(contactIds: unique, on: conn, logger: logger),
+            conversations: try await ConversationStore.current(contactIds: unique, on: conn, logger: logger))
+    }
+
+    /// Takes the message if it is the common case; false = it must take the full way.
+    /// `enquiry`: the message attaches to (or would open) a lead; `keyword`: it is an
+    /// opt-out/opt-in keyword (consent is written the full way).
+    mutating func absorb(_ m: InboundMessage, contact: UUID, enquiry: Bool, keyword: Bool) -> Bool {
+        guard !fullWay.contains(contact), !keyword, m.type != "system" else { return takeFullWay(contact) }
+        let key = ConversationStore.Key(contactId: contact, phoneNumberId: m.phoneNumberId)
+        guard let conversation = conversations[key],
+            m.timestamp.timeIntervalSince(conversation.lastActivity) < idleSeconds
+        else { return takeFullWay(contact) }
+        var lead: UUID?
+        if enquiry {
+            guard let open = openLeads[contact] else { return takeFullWay(contact) }
+            lead = open
+            leadTouches.append((open, m.timestamp))
+        }
+        conversations[key]?.lastActivity = max(conversation.lastActivity, m.timestamp)
+        conversationTouches.append((conversation.id, m.timestamp, lead))
+        return true
+    }
+
+    mutating func takeFullWay(_ contact: UUID) -> Bool {
+        fullWay.insert(contact)
+        return false
+    }
+
+    /// Writes the pending touches (two statements at most).
+    mutating func flush(on conn: PostgresConnection, logger: Logger) async throws {
+        try await LeadStore.touch(leadTouches, on: conn, logger: logger)
+        try await ConversationStore.extend(conversationTouches, on: conn, logger: logger)
+        leadTouches.removeAll()
+        conversationTouches.removeAll()
+    }
+}
