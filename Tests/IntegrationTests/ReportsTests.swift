@@ -220,15 +220,26 @@ struct ReportsTests {
             let logger = Self.logger
             try await h.db.client.withTransaction(logger: logger) { conn in
                 try await MessageStore.insertOutbound(
-                    wamid: out1, contactId: contactA, phoneNumberId: "PN1", toWaId: "5511987654321", type: "template",
-                    text: tricky, sendRequestId: "r1", template: "welcome", campaignId: campaign.uuidString, on: conn,
-                    logger: logger)
+                    [
+                        MessageStore.Outbound(
+                            wamid: out1, contactId: contactA, phoneNumberId: "PN1", toWaId: "5511987654321",
+                            type: "template",
+                            text: tricky, sendRequestId: "r1", template: "welcome", campaignId: campaign.uuidString)
+                    ], on: conn, logger: logger)
                 try await MessageStore.insertOutbound(
-                    wamid: out2, contactId: contactB, phoneNumberId: "PN1", toWaId: "5511987654322", type: "template",
-                    text: "promo", sendRequestId: "r2", template: "promo", on: conn, logger: logger)
+                    [
+                        MessageStore.Outbound(
+                            wamid: out2, contactId: contactB, phoneNumberId: "PN1", toWaId: "5511987654322",
+                            type: "template",
+                            text: "promo", sendRequestId: "r2", template: "promo")
+                    ], on: conn, logger: logger)
                 try await MessageStore.insertOutbound(
-                    wamid: out3, contactId: contactA, phoneNumberId: "PN2", toWaId: "5511987654321", type: "text",
-                    text: "hello", sendRequestId: "r3", on: conn, logger: logger)
+                    [
+                        MessageStore.Outbound(
+                            wamid: out3, contactId: contactA, phoneNumberId: "PN2", toWaId: "5511987654321",
+                            type: "text",
+                            text: "hello", sendRequestId: "r3")
+                    ], on: conn, logger: logger)
                 try await MessageStore.insertInbound(
                     CRMFixtures.message(in1, from: "5511987654321", text: "oi", contextId: out1), contactId: contactA,
                     on: conn, logger: logger)
@@ -236,8 +247,12 @@ struct ReportsTests {
                     CRMFixtures.message(in2, from: "5511987654322", text: "bom dia"), contactId: contactB, on: conn,
                     logger: logger)
                 try await MessageStore.insertOutbound(
-                    wamid: old, contactId: contactA, phoneNumberId: "PN1", toWaId: "5511987654321", type: "text",
-                    text: "old", sendRequestId: "r4", on: conn, logger: logger)
+                    [
+                        MessageStore.Outbound(
+                            wamid: old, contactId: contactA, phoneNumberId: "PN1", toWaId: "5511987654321",
+                            type: "text",
+                            text: "old", sendRequestId: "r4")
+                    ], on: conn, logger: logger)
             }
             try await h.db.client.query(
                 "UPDATE messages SET created_at = now() - interval '10 days' WHERE wamid = \(old)")
@@ -436,9 +451,12 @@ struct ReportsTests {
         for s in specs {
             try await db.client.withTransaction(logger: logger) { conn in
                 try await MessageStore.insertOutbound(
-                    wamid: s.wamid, contactId: s.contact, phoneNumberId: s.number, toWaId: "5511900000000",
-                    type: s.template == nil ? "text" : "template", text: "hi", sendRequestId: "req-" + s.wamid,
-                    template: s.template, campaignId: s.campaign?.uuidString, on: conn, logger: logger)
+                    [
+                        MessageStore.Outbound(
+                            wamid: s.wamid, contactId: s.contact, phoneNumberId: s.number, toWaId: "5511900000000",
+                            type: s.template == nil ? "text" : "template", text: "hi", sendRequestId: "req-" + s.wamid,
+                            template: s.template, campaignId: s.campaign?.uuidString)
+                    ], on: conn, logger: logger)
             }
             if s.createdDaysAgo > 0 {
                 try await db.client.query(

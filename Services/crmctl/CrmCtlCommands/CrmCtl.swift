@@ -13,7 +13,7 @@ public struct CrmCtl: AsyncParsableCommand {
         abstract: "Operate the WhatsApp CRM: migrations, topics, failures, replays, users, tokens, config, templates.",
         subcommands: [
             Migrate.self, TopicsCommand.self, FailuresCommand.self, ReplayWebhooks.self, UsersCommand.self,
-            TokensCommand.self, ConfigCommand.self, TemplatesCommand.self,
+            TokensCommand.self, ConfigCommand.self, TemplatesCommand.self, CampaignsCommand.self,
         ])
 
     public init() {}

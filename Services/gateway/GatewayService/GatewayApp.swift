@@ -42,6 +42,7 @@ public enum GatewayApp {
         FailuresController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
             .add(to: api)
         OutboundWebhooksController(auth: auth, postgres: postgres, logger: logger).add(to: api)
+        CampaignsController(auth: auth, postgres: postgres, intake: intake, logger: logger).add(to: api)
         return router
     }
 
@@ -58,6 +59,7 @@ public enum GatewayApp {
         // A bad config file (or a secret without CRM_SECRET_KEY) stops the gateway here, with
         // every problem listed; writing it to the database waits for PostgreSQL below.
         let (crmConfig, secrets) = try StartupConfig.read(config, environment: ProcessInfo.processInfo.environment)
+        let rolloutSettings = try CampaignRolloutSettings()
         if config.secretKey == nil {
             logger.notice("CRM_SECRET_KEY is not set: account secrets cannot be stored through the API or config file")
         }
@@ -92,11 +94,18 @@ public enum GatewayApp {
                 "configuration loaded",
                 metadata: ["file": "\(config.configFile ?? "-")", "summary": "\(summary)"])
         }
+        let rollout = CampaignRollout(
+            postgres: postgres,
+            intake: SendIntake(
+                postgres: postgres, producer: producer, topics: config.topics, defaultWabaId: config.whatsapp.wabaId,
+                logger: logger),
+            settings: rolloutSettings, gate: gate, logger: logger)
         var groupConfig = ServiceGroupConfiguration(
             services: [
                 .init(service: postgres),
                 .init(service: ProducerService(producer: producer)),
                 .init(service: startup, successTerminationBehavior: .ignore),
+                .init(service: rollout, successTerminationBehavior: .ignore),
                 .init(
                     service: app, successTerminationBehavior: .gracefullyShutdownGroup,
                     failureTerminationBehavior: .gracefullyShutdownGroup),

@@ -121,23 +121,38 @@ public struct Governor: Sendable {
             """, logger: logger)
     }
 
-    /// GCRA on each pair: allowed while tat ≤ now + (burst - 1) × 6 s; each send adds 6 s.
-    /// Returns the recipients that must wait, with when they may send. One statement.
+    /// GCRA on each pair: a send is admitted while tat ≤ now + (burst - 1) × 6 s, and adds
+    /// 6 s to tat. Returns the recipients that must wait, with when they may send. The check
+    /// and the move are one conditional UPDATE per row (rows locked in wa_id order), so
+    /// replicas never both take a pair's last place.
     func pairDeferrals(_ phoneNumberId: String, waIds: [String]) async throws -> [String: Date] {
         guard !waIds.isEmpty else { return [:] }
         let tolerance = Double(Self.pairBurst - 1) * Self.pairInterval
+        try await postgres.query(
+            """
+            INSERT INTO sender_pairs (phone_number_id, wa_id, tat)
+            SELECT \(phoneNumberId), w, now() FROM unnest(\(waIds)::text[]) AS t(w) ORDER BY w
+            ON CONFLICT (phone_number_id, wa_id) DO NOTHING
+            """, logger: logger)
+        let admitted = try await postgres.query(
+            """
+            UPDATE sender_pairs p SET tat = greatest(p.tat, now()) + make_interval(secs => \(Self.pairInterval))
+            FROM (SELECT wa_id FROM sender_pairs WHERE phone_number_id = \(phoneNumberId)
+                    AND wa_id = ANY(\(waIds)::text[]) ORDER BY wa_id FOR UPDATE) locked
+            WHERE p.phone_number_id = \(phoneNumberId) AND p.wa_id = locked.wa_id
+              AND p.tat <= now() + make_interval(secs => \(tolerance))
+            RETURNING p.wa_id
+            """, logger: logger)
+        var waiting = Set(waIds)
+        for try await waId in admitted.decode(String.self) { waiting.remove(waId) }
+        guard !waiting.isEmpty else { return [:] }
         let rows = try await postgres.query(
             """
-            INSERT INTO sender_pairs AS p (phone_number_id, wa_id, tat)
-            SELECT \(phoneNumberId), w, now() + make_interval(secs => \(Self.pairInterval))
-            FROM (SELECT w FROM unnest(\(waIds)::text[]) AS t(w) ORDER BY w) ordered
-            ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET
-                tat = CASE WHEN p.tat <= now() + make_interval(secs => \(tolerance))
-                           THEN greatest(p.tat, now()) + make_interval(secs => \(Self.pairInterval)) ELSE p.tat END
-            RETURNING wa_id, tat, tat <= now() + make_interval(secs => \(tolerance + Self.pairInterval))
+            SELECT wa_id, tat FROM sender_pairs
+            WHERE phone_number_id = \(phoneNumberId) AND wa_id = ANY(\(Array(waiting))::text[])
             """, logger: logger)
         var deferred: [String: Date] = [:]
-        for try await (waId, tat, allowed) in rows.decode((String, Date, Bool).self) where !allowed {
+        for try await (waId, tat) in rows.decode((String, Date).self) {
             deferred[waId] = tat.addingTimeInterval(-tolerance)
         }
         return deferred

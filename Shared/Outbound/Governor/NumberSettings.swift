@@ -13,6 +13,13 @@ public struct NumberSettings: Sendable, Equatable {
 
     public static let defaultMPS = 80
 
+    public init(phoneNumberId: String, messagesPerSecond: Int, messagingTier: String, wabaId: String?) {
+        self.phoneNumberId = phoneNumberId
+        self.messagesPerSecond = messagesPerSecond
+        self.messagingTier = messagingTier
+        self.wabaId = wabaId
+    }
+
     /// Unique recipients per rolling 24 h; nil = unlimited.
     public var tierLimit: Int? { Self.tierLimit(messagingTier) }
 

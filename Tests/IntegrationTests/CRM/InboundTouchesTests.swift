@@ -71,7 +71,7 @@ struct InboundTouchesTests {
         // The figures themselves: Ana's lead touched by her last message, her conversation
         // closed by the 30-hour gap and a new one opened; Bob opted out by his STOP.
         #expect(expected.contains { $0.hasPrefix("+5511977770001 lead open 17:00:00→26 23:01:00") })
-        #expect(expected.filter { $0.contains("conversation") }.count == 3)
+        #expect(expected.filter { $0.contains(" conversation wamid.") }.count == 3)
         #expect(expected.contains { $0.contains("conversation wamid.A1 last 25 17:01:10 closed 25 17:01:10") })
         #expect(expected.contains("+447911000001 opted_out true v2"))
         #expect(expected.contains("wamid.B3 true"))

@@ -62,6 +62,8 @@ final class E2EStack: @unchecked Sendable {
             "LOG_LEVEL": "info", "CONSUMER_BATCH_SIZE": "100",
             // Outbound webhooks retry fast in tests (production: 5 s doubling).
             "OUTBOUND_WEBHOOK_BACKOFF_MS": "200", "OUTBOUND_WEBHOOK_TIMEOUT_MS": "2000", "LAG_PROBE_INTERVAL_MS": "500",
+            // Campaigns publish in small chunks, so a test can pause one mid-way.
+            "CAMPAIGN_CHUNK_SIZE": "2", "CAMPAIGN_ROLLOUT_INTERVAL_MS": "300",
         ]
     }
 

@@ -38,7 +38,12 @@ struct SendIntake: Sendable {
     let logger: Logger
 
     func submit(_ ask: Ask, principal: Principal) async throws -> Outcome {
-        if let existing = try await existing(ask, principal: principal) { return existing }
+        try await submit(ask, requester: principal.userId)
+    }
+
+    /// `requester` is the user the send is made for (the campaign's launcher for a rollout).
+    func submit(_ ask: Ask, requester: UUID) async throws -> Outcome {
+        if let existing = try await existing(ask, requester: requester) { return existing }
 
         let recipient = try await Recipient.load(waId: ask.to, on: postgres, logger: logger)
         var template: TemplateRecord?
@@ -59,7 +64,7 @@ struct SendIntake: Sendable {
         }
         let request = OutboundRequest(
             requestId: ask.requestId, to: ask.to, phoneNumberId: ask.phoneNumberId,
-            text: ask.template == nil ? ask.text : nil, requestedBy: principal.userId.uuidString, test: ask.test,
+            text: ask.template == nil ? ask.text : nil, requestedBy: requester.uuidString, test: ask.test,
             template: outboundTemplate, campaignId: ask.campaignId)
 
         var verdict = PolicyGate.evaluate(request, recipient: recipient, template: template)
@@ -75,7 +80,7 @@ struct SendIntake: Sendable {
                             + "\(languages.joined(separator: ", ")))"))
         }
         // The audit log's actor form (lowercase, as every other API write records it).
-        let actor = principal.userId.uuidString.lowercased()
+        let actor = requester.uuidString.lowercased()
         switch verdict {
         case .failure(let refusal):
             let created = try await postgres.withTransaction(logger: logger) { conn in
@@ -86,7 +91,7 @@ struct SendIntake: Sendable {
                 }
                 return created
             }
-            if !created, let raced = try await existing(ask, principal: principal) { return raced }
+            if !created, let raced = try await existing(ask, requester: requester) { return raced }
             return .blocked(requestId: request.requestId, refusal: refusal)
         case .success:
             let created = try await postgres.withTransaction(logger: logger) { conn in
@@ -96,7 +101,7 @@ struct SendIntake: Sendable {
             }
             // A concurrent call with the same key created it first: that one queues it.
             guard created else {
-                return try await existing(ask, principal: principal) ?? .queued(requestId: ask.requestId)
+                return try await existing(ask, requester: requester) ?? .queued(requestId: ask.requestId)
             }
             do {
                 let envelope = EventEnvelope(
@@ -118,13 +123,13 @@ struct SendIntake: Sendable {
     }
 
     /// The request this idempotency key already made (409 when another user made it).
-    func existing(_ ask: Ask, principal: Principal) async throws -> Outcome? {
+    func existing(_ ask: Ask, requester: UUID) async throws -> Outcome? {
         guard ask.keyGiven else { return nil }
         guard let state = try await SendStore.get(requestId: ask.requestId, on: postgres, logger: logger) else {
             return nil
         }
         let owner = try await SendStore.requester(requestId: ask.requestId, on: postgres, logger: logger)
-        if let owner, owner != principal.userId.uuidString {
+        if let owner, owner != requester.uuidString {
             throw APIError(.conflict, "idempotency_key_conflict", "idempotency_key is already used by another user")
         }
         if state.state == "blocked", let reason = state.blockedReason {

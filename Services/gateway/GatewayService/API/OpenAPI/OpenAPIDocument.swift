@@ -8,7 +8,7 @@ public enum OpenAPIDocument {
     static var areas: [[APIOperation]] {
         [
             OpenAPIPaths.platform, OpenAPIPaths.access, OpenAPIPaths.crm, OpenAPIPaths.messaging,
-            OpenAPIPaths.templates, OpenAPIPaths.integrations,
+            OpenAPIPaths.templates, OpenAPIPaths.integrations, OpenAPIPaths.campaigns,
             OpenAPIPaths.reports,
         ]
     }

@@ -29,31 +29,62 @@ struct JSONBody {
         }
         fields = object
         for key in object.keys.sorted() where !allowed.contains(key) {
-            problems.add(key, "unknown field")
+            problems.add(prefix + key, "unknown field")
         }
     }
 
+    /// A nested object of a body, checked the same way; `prefix` names its fields in problems
+    /// (`audience.filters.` → `audience.filters.tags`). Merge its problems back with `absorb`.
+    init(_ object: [String: JSONValue], allowed: Set<String>, prefix: String) {
+        fields = object
+        self.prefix = prefix
+        for key in object.keys.sorted() where !allowed.contains(key) {
+            problems.add(prefix + key, "unknown field")
+        }
+    }
+
+    /// Prefix of nested field names in problems ("" at the top level).
+    private var prefix = ""
+
     func has(_ key: String) -> Bool { fields[key] != nil }
+
+    /// An object field (nil, with a problem when required, if absent or not an object).
+    mutating func object(_ key: String, required: Bool = false) -> [String: JSONValue]? {
+        switch fields[key] {
+        case nil, .null?:
+            if required { problems.add(prefix + key, "required") }
+            return nil
+        case .object(let o)?: return o
+        default:
+            problems.add(prefix + key, "must be an object")
+            return nil
+        }
+    }
+
+    /// Takes over a nested body's problems.
+    mutating func absorb(_ nested: JSONBody) {
+        for p in nested.problems.items { problems.add(p.field, p.message) }
+    }
 
     /// A string field; `required` adds a problem when absent or null. Empty strings are refused.
     mutating func string(_ key: String, required: Bool = false, maxLength: Int = 200) -> String? {
         switch fields[key] {
         case nil, .null?:
-            if required { problems.add(key, "required") }
+            if required { problems.add(prefix + key, "required") }
             return nil
         case .string(let s)?:
             let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty {
-                problems.add(key, "must not be empty")
+                problems.add(prefix + key, "must not be empty")
                 return nil
             }
             if s.count > maxLength {
-                problems.add(key, "at most \(maxLength) characters")
+                problems.add(prefix + key, "at most \(maxLength) characters")
                 return nil
             }
             return trimmed
         default:
-            problems.add(key, "must be a string")
+            problems.add(prefix + key, "must be a string")
             return nil
         }
     }
@@ -62,7 +93,7 @@ struct JSONBody {
     mutating func oneOf(_ key: String, _ values: [String], required: Bool = false) -> String? {
         guard let s = string(key, required: required) else { return nil }
         guard values.contains(s) else {
-            problems.add(key, "one of \(values.joined(separator: ", "))")
+            problems.add(prefix + key, "one of \(values.joined(separator: ", "))")
             return nil
         }
         return s
@@ -74,7 +105,7 @@ struct JSONBody {
     {
         switch fields[key] {
         case nil, .null?:
-            if required { problems.add(key, "required") }
+            if required { problems.add(prefix + key, "required") }
             return nil
         case .array(let items)? where !items.isEmpty:
             let values = items.compactMap(\.stringValue)
@@ -82,18 +113,18 @@ struct JSONBody {
         default:
             break
         }
-        problems.add(key, expected)
+        problems.add(prefix + key, expected)
         return nil
     }
 
     mutating func bool(_ key: String, required: Bool = false) -> Bool? {
         switch fields[key] {
         case nil, .null?:
-            if required { problems.add(key, "required") }
+            if required { problems.add(prefix + key, "required") }
             return nil
         case .bool(let b)?: return b
         default:
-            problems.add(key, "must be true or false")
+            problems.add(prefix + key, "must be true or false")
             return nil
         }
     }
@@ -101,12 +132,12 @@ struct JSONBody {
     mutating func int(_ key: String, range: ClosedRange<Int>, required: Bool = false) -> Int? {
         switch fields[key] {
         case nil, .null?:
-            if required { problems.add(key, "required") }
+            if required { problems.add(prefix + key, "required") }
             return nil
         case .number(let n)? where n.rounded() == n && Double(range.lowerBound) <= n && n <= Double(range.upperBound):
             return Int(n)
         default:
-            problems.add(key, "a whole number from \(range.lowerBound) to \(range.upperBound)")
+            problems.add(prefix + key, "a whole number from \(range.lowerBound) to \(range.upperBound)")
             return nil
         }
     }
@@ -114,7 +145,7 @@ struct JSONBody {
     mutating func uuid(_ key: String, required: Bool = false) -> UUID? {
         guard let s = string(key, required: required) else { return nil }
         guard let id = UUID(uuidString: s) else {
-            problems.add(key, "an id (UUID)")
+            problems.add(prefix + key, "an id (UUID)")
             return nil
         }
         return id
@@ -123,7 +154,7 @@ struct JSONBody {
     mutating func date(_ key: String, required: Bool = false) -> Date? {
         guard let s = string(key, required: required) else { return nil }
         guard let d = RFC3339.date(from: s) else {
-            problems.add(key, "an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z")
+            problems.add(prefix + key, "an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z")
             return nil
         }
         return d
@@ -136,7 +167,7 @@ struct JSONBody {
         case nil: return .keep
         case .null?:
             if nullable { return .set(nil) }
-            problems.add(key, "must not be null")
+            problems.add(prefix + key, "must not be null")
             return .keep
         default:
             guard let v = read(&self) else { return .keep }
