@@ -4,21 +4,9 @@ import WireModels
 /// Properties over numbers generated for every calling code: parsing is stable under every accepted
 /// spelling, and WhatsApp equivalents form one class with one key.
 @Suite struct PhonePropertyTests {
-    /// SplitMix64: deterministic, so a failure reproduces with the same numbers.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// A national significant number the plan accepts: no leading 0 or 1 (trunk prefixes, NANP area
     /// codes), Brazil's 11 digits carry the mobile 9, Mexico's and Argentina's carry their 1 and 9.
-    static func nationalNumber(code: Int, length: Int, using rng: inout SeededGenerator) -> String {
+    static func nationalNumber(code: Int, length: Int, using rng: inout SplitMix64) -> String {
         func digits(_ count: Int) -> String {
             String((0..<count).map { _ in Character(String(Int.random(in: 0...9, using: &rng))) })
         }
@@ -32,7 +20,7 @@ import WireModels
     }
 
     static func generatedNumbers() -> [(code: Int, nsn: String)] {
-        var rng = SeededGenerator(state: 20_240_607)
+        var rng = SplitMix64(seed: 20_240_607)
         var out: [(code: Int, nsn: String)] = []
         for code in PhoneNumber.callingCodes {
             guard let lengths = PhoneNumber.nationalNumberLengths(forCallingCode: code) else { continue }

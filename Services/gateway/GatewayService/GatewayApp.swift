@@ -34,6 +34,8 @@ public enum GatewayApp {
             postgres: postgres, producer: producer, topics: config.topics, defaultWabaId: config.whatsapp.wabaId,
             logger: logger)
         MessagesController(auth: auth, postgres: postgres, intake: intake, logger: logger).add(to: api)
+        MessageLogController(auth: auth, postgres: postgres, logger: logger).add(to: api)
+        ReportsController(auth: auth, postgres: postgres, logger: logger).add(to: api)
         TemplatesController(
             auth: auth, postgres: postgres, intake: intake, sync: TemplatesController.sync(config), logger: logger
         ).add(to: api)

@@ -22,10 +22,7 @@ public struct StatusHandler: RecordBatchHandler {
         let logger = context.logger
         try await context.postgres.withTransaction(logger: logger) { conn in
             for envelope in envelopes {
-                let s = envelope.payload
-                guard try await StatusStore.record(s, on: conn, logger: logger) else { continue }
-                try await StatusStore.apply(
-                    wamid: s.wamid, status: s.status, at: s.timestamp, error: s.errors.first, on: conn, logger: logger)
+                guard try await StatusStore.ingest(envelope.payload, on: conn, logger: logger) else { continue }
                 logger.debug("status applied", metadata: ["event_id": "\(envelope.eventId)"])
             }
         }

@@ -101,9 +101,9 @@ public struct AudienceCSV: Sendable, Equatable {
 
 /// RFC 4180 records: fields separated by commas, optionally quoted ("" inside quotes is a
 /// quote; quoted fields may hold commas and new lines), records ended by LF or CRLF.
-enum CSVReader {
+public enum CSVReader {
     /// Each non-blank record with the line number it starts on.
-    static func records(_ text: String) -> [(line: Int, fields: [String])] {
+    public static func records(_ text: String) -> [(line: Int, fields: [String])] {
         var out: [(Int, [String])] = []
         var fields: [String] = []
         var field = ""

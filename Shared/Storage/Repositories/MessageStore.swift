@@ -164,32 +164,10 @@ public enum MessageStore {
     public static func get(wamid: String, on client: PostgresClient, logger: Logger) async throws -> MessageRow? {
         try await client.withConnection { conn in
             let rows = try await conn.query(
-                """
-                SELECT wamid, direction, contact_id, phone_number_id, type, text, template, campaign_id, status,
-                       (last_error->>'code')::int, last_error->>'title', created_at
-                FROM messages WHERE wamid = \(wamid)
-                """, logger: logger)
-            var found: MessageRow?
-            for try await (w, dir, contact, pn, type, text, template, campaign, status, errCode, errTitle, created)
-                in rows.decode(
-                    (String, String, UUID?, String?, String, String?, String?, UUID?, String?, Int?, String?, Date)
-                        .self)
-            {
-                found = MessageRow(
-                    wamid: w, direction: dir, contactId: contact, phoneNumberId: pn, type: type, text: text,
-                    template: template, campaignId: campaign, status: status, statusHistory: [],
-                    error: errCode.map { .init(code: $0, title: errTitle) }, createdAt: created)
-            }
-            guard var message = found else { return nil }
-            let history = try await conn.query(
-                """
-                SELECT status, occurred_at, error_code FROM message_status_events
-                WHERE wamid = \(wamid) ORDER BY occurred_at, crm_status_rank(status), id
-                """, logger: logger)
-            for try await (status, at, code) in history.decode((String, Date, Int?).self) {
-                message.statusHistory.append(.init(status: status, at: at, errorCode: code))
-            }
-            return message
+                "SELECT \(unescaped: rowColumns) FROM messages m WHERE m.wamid = \(wamid)", logger: logger)
+            var found: [MessageRow] = []
+            for try await row in rows { found.append(try decodeRow(row).0) }
+            return try await withHistory(found, on: conn, logger: logger).first
         }
     }
 }

@@ -45,6 +45,16 @@ public enum StatusStore {
         return false
     }
 
+    /// What the reporter does with one `wa.status` event: keep it in history and, only if it is
+    /// new, apply it to the message. Returns whether it was new.
+    @discardableResult
+    public static func ingest(_ s: StatusUpdate, on conn: PostgresConnection, logger: Logger) async throws -> Bool {
+        guard try await record(s, on: conn, logger: logger) else { return false }
+        try await apply(
+            wamid: s.wamid, status: s.status, at: s.timestamp, error: s.errors.first, on: conn, logger: logger)
+        return true
+    }
+
     /// Applies one status to the message if it exists. Safe to repeat and in any order:
     /// the current status only rises in rank, and each per-status time keeps its earliest value.
     public static func apply(

@@ -41,12 +41,8 @@ struct ContactsController: Sendable {
         let page = KeysetPage(request, problems: &problems)
         var filter = ContactFilter()
         if let raw = q["phone"].map(String.init) {
-            // Any format the parser reads, matched through WhatsApp's variant key; a bare wa_id the
-            // parser rejects still finds a contact keyed on its digits.
-            if let key = ContactMatchKey(typed: raw) {
-                filter.matchKey = key.key
-            } else if let digits = PhoneNumber.digits(raw) {
-                filter.matchKey = ContactMatchKey(waId: digits).key
+            if let key = ContactMatchKey.forQuery(raw) {
+                filter.matchKey = key
             } else {
                 problems.append("phone: '\(raw)' is not a valid international phone number")
             }

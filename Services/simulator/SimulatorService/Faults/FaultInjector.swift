@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WireModels
 
 /// What happens to one send because of the configured faults.
 public struct FaultDecision: Sendable, Equatable {

@@ -9,7 +9,7 @@ public enum OpenAPIDocument {
         [
             OpenAPIPaths.platform, OpenAPIPaths.access, OpenAPIPaths.crm, OpenAPIPaths.messaging,
             OpenAPIPaths.templates, OpenAPIPaths.integrations, OpenAPIPaths.campaigns, OpenAPIPaths.automation,
-            OpenAPIPaths.routing,
+            OpenAPIPaths.routing, OpenAPIPaths.reports,
         ]
     }
 
