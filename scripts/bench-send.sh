@@ -12,7 +12,7 @@
 # Knobs (environment): BENCH_MPS (the number's limit, 1000), BENCH_BURST (s, 20),
 # BENCH_LATENCY_SECONDS (5), BENCH_PARTITIONS (6), BENCH_SENDERS (sender replicas, 1),
 # BENCH_CONFIG (release; debug reuses the `make test` build when a release build is too slow),
-# BENCH_BATCH (the sender's consumer batch, 100).
+# BENCH_BATCH (the sender's consumer batch, 200 as in docker-compose.yml and k8s).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -41,7 +41,7 @@ export LOG_LEVEL=warning
 export KAFKA_TOPIC_PARTITIONS=${BENCH_PARTITIONS:-6}
 export KAFKA_PROPERTIES=session.timeout.ms=6000,max.poll.interval.ms=30000,heartbeat.interval.ms=500
 # A batch must finish within max.poll.interval.ms: small batches keep a slow sender in its group.
-export CONSUMER_BATCH_SIZE=${BENCH_BATCH:-100}
+export CONSUMER_BATCH_SIZE=${BENCH_BATCH:-200}
 export WHATSAPP_WABA_ID=100000000000001 WHATSAPP_PHONE_NUMBER_ID=100000000000002
 export WHATSAPP_ACCESS_TOKEN=bench-access-token WHATSAPP_APP_SECRET=bench-app-secret
 export WHATSAPP_GRAPH_URL="http://127.0.0.1:$SIM_PORT"

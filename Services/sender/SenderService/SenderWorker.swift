@@ -11,7 +11,9 @@ public enum SenderWorker {
         try await WorkerHost.run(
             service: "sender", defaultAdminPort: 9103,
             consumers: [
-                ConsumerSpec(stage: "sender", topics: [Topics.outboundRequest]) { context in
+                // The whole poll at once: the handler gates, paces and records a poll's sends
+                // together, and per-partition batches would only multiply its round trips.
+                ConsumerSpec(stage: "sender", topics: [Topics.outboundRequest], concurrency: 1) { context in
                     SendHandler(context: context, executor: try executor(context))
                 },
                 ConsumerSpec(stage: "sender-templates", topics: [Topics.templateEvent]) { context in

@@ -124,24 +124,28 @@ public struct Governor: Sendable {
     /// GCRA on each pair: a send is admitted while tat ≤ now + (burst - 1) × 6 s, and adds
     /// 6 s to tat. Returns the recipients that must wait, with when they may send. The check
     /// and the move are one conditional UPDATE per row (rows locked in wa_id order), so
-    /// replicas never both take a pair's last place.
+    /// replicas never both take a pair's last place; one statement in all, unless some wait.
     func pairDeferrals(_ phoneNumberId: String, waIds: [String]) async throws -> [String: Date] {
         guard !waIds.isEmpty else { return [:] }
         let tolerance = Double(Self.pairBurst - 1) * Self.pairInterval
-        try await postgres.query(
-            """
-            INSERT INTO sender_pairs (phone_number_id, wa_id, tat)
-            SELECT \(phoneNumberId), w, now() FROM unnest(\(waIds)::text[]) AS t(w) ORDER BY w
-            ON CONFLICT (phone_number_id, wa_id) DO NOTHING
-            """, logger: logger)
+        // New pairs are admitted by their insert (tat = now + 6 s); the UPDATE, which sees the
+        // table as it was before the statement, admits the existing ones that have room.
         let admitted = try await postgres.query(
             """
-            UPDATE sender_pairs p SET tat = greatest(p.tat, now()) + make_interval(secs => \(Self.pairInterval))
-            FROM (SELECT wa_id FROM sender_pairs WHERE phone_number_id = \(phoneNumberId)
-                    AND wa_id = ANY(\(waIds)::text[]) ORDER BY wa_id FOR UPDATE) locked
-            WHERE p.phone_number_id = \(phoneNumberId) AND p.wa_id = locked.wa_id
-              AND p.tat <= now() + make_interval(secs => \(tolerance))
-            RETURNING p.wa_id
+            WITH added AS (
+                INSERT INTO sender_pairs (phone_number_id, wa_id, tat)
+                SELECT \(phoneNumberId), w, now() + make_interval(secs => \(Self.pairInterval))
+                FROM unnest(\(waIds)::text[]) AS t(w) ORDER BY w
+                ON CONFLICT (phone_number_id, wa_id) DO NOTHING
+                RETURNING wa_id),
+            moved AS (
+                UPDATE sender_pairs p SET tat = greatest(p.tat, now()) + make_interval(secs => \(Self.pairInterval))
+                FROM (SELECT wa_id FROM sender_pairs WHERE phone_number_id = \(phoneNumberId)
+                        AND wa_id = ANY(\(waIds)::text[]) ORDER BY wa_id FOR UPDATE) locked
+                WHERE p.phone_number_id = \(phoneNumberId) AND p.wa_id = locked.wa_id
+                  AND p.tat <= now() + make_interval(secs => \(tolerance))
+                RETURNING p.wa_id)
+            SELECT wa_id FROM added UNION ALL SELECT wa_id FROM moved
             """, logger: logger)
         var waiting = Set(waIds)
         for try await waId in admitted.decode(String.self) { waiting.remove(waId) }

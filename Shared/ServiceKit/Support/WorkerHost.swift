@@ -18,13 +18,17 @@ public struct ConsumerSpec: Sendable {
     public let stage: String
     public let topics: [String]
     public let makeHandler: @Sendable (WorkerContext) throws -> any RecordBatchHandler
+    /// Partitions of a poll handled at once; nil = `CONSUMER_CONCURRENCY`. A handler that
+    /// batches a whole poll itself sets 1.
+    public let concurrency: Int?
 
     public init(
-        stage: String, topics: [String],
+        stage: String, topics: [String], concurrency: Int? = nil,
         makeHandler: @escaping @Sendable (WorkerContext) throws -> any RecordBatchHandler
     ) {
         self.stage = stage
         self.topics = topics
+        self.concurrency = concurrency
         self.makeHandler = makeHandler
     }
 }
@@ -74,7 +78,8 @@ public enum WorkerHost {
                 handler: try spec.makeHandler(context),
                 deadLetters: DeadLetterSink(
                     stage: spec.stage, topics: config.topics, producer: producer, postgres: postgres, logger: logger),
-                gate: gate, batchSize: config.consumerBatchSize, concurrency: config.consumerConcurrency,
+                gate: gate, batchSize: config.consumerBatchSize,
+                concurrency: spec.concurrency ?? config.consumerConcurrency,
                 crashAfterCommit: config.faultCrashAfterCommit, logger: logger)
         }
         let readiness = Readiness([
