@@ -82,6 +82,15 @@ struct WorkflowRuleTests {
         #expect(WorkflowEvaluation.firesOnStageChange(.leadStageChanged([]), to: "won"))
         #expect(!WorkflowEvaluation.firesOnStageChange(.inboundMessage, to: "won"))
         #expect(!WorkflowEvaluation.fires(.leadStageChanged([]), for: facts()))
+        for trigger in [WorkflowTrigger.statusFailed([]), .statusFailed([131026, 131049])] {
+            #expect(WorkflowRuleParser.trigger(trigger.json, problems: &again) == trigger)
+        }
+        #expect(WorkflowEvaluation.firesOnFailure(.statusFailed([131026]), code: 131026))
+        #expect(!WorkflowEvaluation.firesOnFailure(.statusFailed([131026]), code: 131047))
+        #expect(!WorkflowEvaluation.firesOnFailure(.statusFailed([131026]), code: nil))
+        #expect(WorkflowEvaluation.firesOnFailure(.statusFailed([]), code: nil))
+        #expect(!WorkflowEvaluation.firesOnFailure(.inboundMessage, code: 131026))
+        #expect(!WorkflowEvaluation.fires(.statusFailed([]), for: facts()))
         #expect(again.isEmpty, "\(again)")
     }
 
@@ -109,6 +118,12 @@ struct WorkflowRuleTests {
         _ = WorkflowRuleParser.trigger(nil, problems: &missing)
         _ = WorkflowRuleParser.actions(.array([]), problems: &missing)
         _ = WorkflowRuleParser.trigger(["type": "no_reply"], problems: &missing)
-        #expect(missing.map(\.field) == ["trigger", "actions", "trigger.minutes"])
+        _ = WorkflowRuleParser.trigger(
+            ["type": "status_failed", "error_codes": [131026, "x", .number(1.5)]], problems: &missing)
+        _ = WorkflowRuleParser.trigger(["type": "status_failed", "error_codes": []], problems: &missing)
+        #expect(
+            missing.map(\.field) == [
+                "trigger", "actions", "trigger.minutes", "trigger.error_codes", "trigger.error_codes",
+            ])
     }
 }

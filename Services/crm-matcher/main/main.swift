@@ -23,6 +23,9 @@ await serviceMain("crm-matcher") {
             ConsumerSpec(stage: "crm-matcher-workflows", topics: [Topics.crmActivity]) {
                 LeadStageWorkflowHandler(context: $0, settings: settings.automation)
             },
+            ConsumerSpec(stage: "crm-matcher-failures", topics: [Topics.status, Topics.outboundResult]) {
+                FailureWorkflowHandler(context: $0, settings: settings.automation)
+            },
         ],
         background: { context, gate in
             [

@@ -11,6 +11,7 @@ public enum ConsumerGroups {
         "crm-matcher-preferences": [Topics.accountEvent],
         "webhooks": [Topics.crmActivity],
         "crm-matcher-workflows": [Topics.crmActivity],
+        "crm-matcher-failures": [Topics.status, Topics.outboundResult],
         "sender": [Topics.outboundRequest],
         "sender-templates": [Topics.templateEvent],
         "reporter": [Topics.status],

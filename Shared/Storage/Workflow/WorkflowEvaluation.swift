@@ -34,7 +34,7 @@ public struct WorkflowFacts: Sendable, Equatable {
 /// (`preço` matches "Qual o PRECO?", `price` does not match "priceless").
 public enum WorkflowEvaluation {
     /// Whether an inbound message fires this trigger now. `no_reply` never fires on the
-    /// message itself (it is scheduled then), nor does `lead_stage_changed`.
+    /// message itself (it is scheduled then), nor do `lead_stage_changed` and `status_failed`.
     public static func fires(_ trigger: WorkflowTrigger, for facts: WorkflowFacts) -> Bool {
         switch trigger {
         case .inboundMessage:
@@ -49,7 +49,7 @@ public enum WorkflowEvaluation {
         case .buttonReply(let payloads):
             guard let values = facts.replyValues else { return false }
             return payloads.isEmpty || payloads.contains { values.contains($0) }
-        case .noReply, .leadStageChanged:
+        case .noReply, .leadStageChanged, .statusFailed:
             return false
         }
     }
@@ -58,6 +58,12 @@ public enum WorkflowEvaluation {
     public static func firesOnStageChange(_ trigger: WorkflowTrigger, to stage: String) -> Bool {
         guard case .leadStageChanged(let stages) = trigger else { return false }
         return stages.isEmpty || stages.contains { normalize($0) == normalize(stage) }
+    }
+
+    /// Whether a failed message with this error code (nil: Meta gave none) fires this trigger.
+    public static func firesOnFailure(_ trigger: WorkflowTrigger, code: Int?) -> Bool {
+        guard case .statusFailed(let codes) = trigger else { return false }
+        return codes.isEmpty || code.map(codes.contains) == true
     }
 
     /// The minutes to wait for an agent's reply, when the trigger is `no_reply`.

@@ -5,15 +5,20 @@ import WireModels
 /// `{"type": "button_reply", "payloads": [...]}` (empty or absent: any reply),
 /// `{"type": "no_reply", "minutes": N}` (no outbound message to the contact N minutes after an
 /// inbound one; checked by the scheduler), `{"type": "lead_stage_changed", "stages": [...]}`
-/// (a lead moved to one of these stages; empty or absent: any stage).
+/// (a lead moved to one of these stages; empty or absent: any stage),
+/// `{"type": "status_failed", "error_codes": [...]}` (a message to the contact failed: a
+/// `failed` delivery status from Meta, or a send the sender gave up on; empty or absent: any code).
 public enum WorkflowTrigger: Sendable, Equatable {
     case inboundMessage
     case keyword([String])
     case buttonReply([String])
     case noReply(minutes: Int)
     case leadStageChanged([String])
+    case statusFailed([Int])
 
-    public static let types = ["inbound_message", "keyword", "button_reply", "no_reply", "lead_stage_changed"]
+    public static let types = [
+        "inbound_message", "keyword", "button_reply", "no_reply", "lead_stage_changed", "status_failed",
+    ]
 
     public var json: JSONValue {
         switch self {
@@ -25,6 +30,9 @@ public enum WorkflowTrigger: Sendable, Equatable {
         case .leadStageChanged(let stages) where stages.isEmpty: ["type": "lead_stage_changed"]
         case .leadStageChanged(let stages):
             ["type": "lead_stage_changed", "stages": .array(stages.map(JSONValue.string))]
+        case .statusFailed(let codes) where codes.isEmpty: ["type": "status_failed"]
+        case .statusFailed(let codes):
+            ["type": "status_failed", "error_codes": .array(codes.map { JSONValue.number(Double($0)) })]
         }
     }
 }

@@ -46,6 +46,9 @@ public enum WorkflowRuleParser {
         case "lead_stage_changed":
             r.only(["type", "stages"])
             return .leadStageChanged(r.strings("stages", required: false) ?? [])
+        case "status_failed":
+            r.only(["type", "error_codes"])
+            return .statusFailed(r.ints("error_codes", 1...9_999_999) ?? [])
         case "no_reply":
             r.only(["type", "minutes"])
             return r.int("minutes", 1...maxMinutes, required: true).map { WorkflowTrigger.noReply(minutes: $0) }
@@ -236,6 +239,27 @@ public enum WorkflowRuleParser {
                     WorkflowProblem("\(path).\(key)", "a whole number from \(range.lowerBound) to \(range.upperBound)"))
                 return nil
             }
+        }
+
+        /// An optional list of whole numbers in `range` (Meta's error codes); absent means empty.
+        mutating func ints(_ key: String, _ range: ClosedRange<Int>) -> [Int]? {
+            switch object[key] {
+            case nil, .null?: return nil
+            case .array(let items)? where !items.isEmpty && items.count <= 100:
+                let values = items.compactMap { v -> Int? in
+                    guard case .number(let n) = v, n.rounded() == n, Double(range.lowerBound) <= n,
+                        n <= Double(range.upperBound)
+                    else { return nil }
+                    return Int(n)
+                }
+                if values.count == items.count { return values }
+            default: break
+            }
+            problems.append(
+                WorkflowProblem(
+                    "\(path).\(key)",
+                    "a list of 1 to 100 whole numbers from \(range.lowerBound) to \(range.upperBound)"))
+            return nil
         }
 
         mutating func uuid(_ key: String, required: Bool) -> UUID? {

@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdTesting
+import Kafka
 import Logging
 import MatcherService
 import PostgresNIO
@@ -159,6 +160,93 @@ struct WorkflowRulesTests {
                 == 1)
         #expect(
             try await db.count("SELECT 1 FROM tasks WHERE title = 'Send the proposal' AND lead_id = '\(leadId)'") == 1)
+    }
+
+    @Test func aFailedMessageRunsItsStatusFailedRulesOnceByErrorCodeAndRuleSendsStartNothing() async throws {
+        let db = try await F.migrated()
+        defer { db.close() }
+        try await F.process([F.message(from: Payloads.newNumber(), text: "Oi")], on: db.client)
+        let contactId = try await F.id(db, "SELECT id FROM contacts")
+        let waId = try #require(try await F.string(db, "SELECT wa_id FROM contacts"))
+        let undeliverable = try await rule(
+            db, "undeliverable → call", trigger: .statusFailed([131026]),
+            actions: [.createTask(title: "Call: WhatsApp cannot reach them", dueInMinutes: 60, ownerId: nil)])
+        let anyFailure = try await rule(
+            db, "any failure → tag", trigger: .statusFailed([]), actions: [.addTag("delivery-problem")], position: 200)
+        // Two messages we sent (one by a rule) and one send the sender gave up on.
+        try await db.client.query(
+            """
+            INSERT INTO send_requests (request_id, to_wa_id, phone_number_id, payload, state)
+            VALUES ('api-1', \(waId), '100000000000002', '{}', 'sent'), ('api-2', \(waId), '100000000000002', '{}', 'failed'),
+                   ('workflow:x:y:0', \(waId), '100000000000002', '{}', 'sent')
+            """)
+        try await db.client.query(
+            """
+            INSERT INTO messages (wamid, direction, contact_id, phone_number_id, counterpart_wa_id, type, send_request_id)
+            VALUES ('wamid.OUT1', 'outbound', \(contactId), '100000000000002', \(waId), 'template', 'api-1'),
+                   ('wamid.OUT2', 'outbound', \(contactId), '100000000000002', \(waId), 'template', 'workflow:x:y:0')
+            """)
+        func status(_ wamid: String, code: Int, to: String? = nil) -> KafkaRecord {
+            let update = StatusUpdate(
+                wamid: wamid, status: "failed", timestamp: Date(), recipientId: to ?? waId, wabaId: "100000000000001",
+                phoneNumberId: "100000000000002", bizOpaqueCallbackData: nil,
+                errors: [WhatsAppError(code: code, title: "failed", message: nil, details: nil)], conversation: nil,
+                pricing: nil)
+            let envelope = EventEnvelope(
+                eventId: update.eventId, type: EventTypes.status, occurredAt: update.timestamp, source: "test",
+                payload: update)
+            return KafkaRecord(topic: "wa.status", partition: 0, offset: 0, key: nil, value: try! envelope.encoded())
+        }
+        let sendFailed = EventEnvelope(
+            eventId: "api-2:1", type: EventTypes.outboundResult, occurredAt: Date(), source: "test",
+            payload: OutboundResult(
+                requestId: "api-2", attempt: 1, state: "failed", wamid: nil, waId: waId,
+                error: WhatsAppError(code: 131047, title: "Re-engagement message", message: nil, details: nil)))
+        let records = [
+            status("wamid.OUT1", code: 131026), status("wamid.OUT2", code: 131026),  // the second: a rule's send
+            status("wamid.UNKNOWN", code: 131026, to: "15550009999"),  // nobody we know
+            KafkaRecord(
+                topic: "wa.outbound.result", partition: 0, offset: 0, key: nil, value: try sendFailed.encoded()),
+            KafkaRecord(
+                topic: "wa.status", partition: 0, offset: 0, key: nil,
+                value: try EventEnvelope(
+                    eventId: "wamid.OUT1:read", type: EventTypes.status, occurredAt: Date(), source: "test",
+                    payload: StatusUpdate(
+                        wamid: "wamid.OUT1", status: "read", timestamp: Date(), recipientId: waId,
+                        wabaId: "100000000000001", phoneNumberId: "100000000000002", bizOpaqueCallbackData: nil,
+                        errors: [], conversation: nil, pricing: nil)
+                ).encoded()),
+        ]
+        let failures = try records.compactMap { try DeliveryFailure.from($0, topics: Topics()) }
+        #expect(
+            failures.map(\.eventId) == [
+                "wamid.OUT1:failed:131026", "wamid.OUT2:failed:131026",
+                "wamid.UNKNOWN:failed:131026", "send:api-2:failed",
+            ])
+        let engine = WorkflowEngine(settings: AutomationSettings())
+        for _ in 0..<3 {  // redelivered: nothing runs twice
+            try await db.client.withTransaction(logger: logger) { conn in
+                var outbox = ActivityOutbox(conn: conn, logger: logger)
+                try await engine.runFailures(failures, outbox: &outbox)
+            }
+        }
+        let runs = try await F.string(
+            db,
+            """
+            SELECT string_agg(rule_id::text || '@' || trigger_event_id, ',' ORDER BY rule_id::text COLLATE "C", trigger_event_id COLLATE "C")
+            FROM workflow_executions WHERE outcome IN ('done', 'skipped', 'partial')
+            """)
+        let expected = [
+            "\(undeliverable.id.uuidString.lowercased())@wamid.OUT1:failed:131026",
+            "\(anyFailure.id.uuidString.lowercased())@send:api-2:failed",
+            "\(anyFailure.id.uuidString.lowercased())@wamid.OUT1:failed:131026",
+        ].sorted().joined(separator: ",")
+        #expect(runs == expected)
+        #expect(
+            try await db.count(
+                "SELECT 1 FROM tasks WHERE title = 'Call: WhatsApp cannot reach them' AND contact_id = '\(contactId)'")
+                == 1)
+        #expect(try await db.count("SELECT 1 FROM contacts WHERE 'delivery-problem' = ANY(tags)") == 1)
     }
 
     @Test func rulesAreValidatedWholeOnSaveListedInOrderAndAudited() async throws {

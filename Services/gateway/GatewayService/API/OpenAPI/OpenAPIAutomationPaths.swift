@@ -18,9 +18,10 @@ extension OpenAPIPaths {
                 [
                     "type": OA.enumeration([
                         "inbound_message", "keyword", "button_reply", "no_reply", "lead_stage_changed",
+                        "status_failed",
                     ]),
                     "keywords": OA.array(OA.string), "payloads": OA.array(OA.string), "minutes": OA.int,
-                    "stages": OA.array(OA.string),
+                    "stages": OA.array(OA.string), "error_codes": OA.array(OA.int),
                 ], required: ["type"]),
             "conditions": OA.array(typed), "actions": OA.array(typed), "position": OA.int, "active": OA.bool,
             "version": OA.int, "created_at": OA.dateTime, "updated_at": OA.dateTime,

@@ -1,0 +1,215 @@
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import ServiceKit
+import Storage
+import WireModels
+
+/// A message to a contact that did not get through: a `failed` delivery status from Meta
+/// (`wa.status`), or a send the sender gave up on (`wa.outbound.result` state `failed`: a
+/// permanent Graph error, or the last retry spent).
+public struct DeliveryFailure: Sendable, Equatable {
+    /// The trigger's idempotency key: the status event id (`wamid:failed:code`), or
+    /// `send:<request_id>:failed`.
+    public var eventId: String
+    public var wamid: String?
+    public var requestId: String?
+    public var waId: String?
+    public var phoneNumberId: String?
+    public var code: Int?
+    public var at: Date
+
+    public init(
+        eventId: String, wamid: String?, requestId: String?, waId: String?, phoneNumberId: String?, code: Int?,
+        at: Date
+    ) {
+        self.eventId = eventId
+        self.wamid = wamid
+        self.requestId = requestId
+        self.waId = waId
+        self.phoneNumberId = phoneNumberId
+        self.code = code
+        self.at = at
+    }
+
+    /// The failure a record reports, if any.
+    public static func from(_ record: KafkaRecord, topics: Topics) throws -> DeliveryFailure? {
+        switch topics.base(of: record.topic) {
+        case Topics.status:
+            let status = try EventEnvelope<StatusUpdate>.decode(record.value).payload
+            guard status.status == "failed" else { return nil }
+            return DeliveryFailure(
+                eventId: status.eventId, wamid: status.wamid, requestId: nil, waId: status.recipientId,
+                phoneNumberId: status.phoneNumberId, code: status.errors.first?.code, at: status.timestamp)
+        case Topics.outboundResult:
+            let envelope = try EventEnvelope<OutboundResult>.decode(record.value)
+            let result = envelope.payload
+            guard result.state == "failed" else { return nil }
+            return DeliveryFailure(
+                eventId: "send:\(result.requestId):failed", wamid: nil, requestId: result.requestId,
+                waId: result.waId, phoneNumberId: nil, code: result.error?.code, at: envelope.occurredAt)
+        default:
+            return nil
+        }
+    }
+}
+
+/// `wa.status` + `wa.outbound.result` → workflow rules with a `status_failed` trigger, in a
+/// consumer group of its own (`crm-matcher-failures`): the reporter's status writes and the
+/// first-response tracking never wait for rules, nor rules for them.
+public struct FailureWorkflowHandler: RecordBatchHandler {
+    let context: WorkerContext
+    let engine: WorkflowEngine
+    let publisher: ActivityPublisher
+    let sends: WorkflowSendPublisher
+
+    public init(context: WorkerContext, settings: AutomationSettings) {
+        self.context = context
+        engine = WorkflowEngine(settings: settings)
+        publisher = ActivityPublisher(context: context)
+        sends = WorkflowSendPublisher(context: context)
+    }
+
+    public func handle(_ records: [KafkaRecord]) async throws {
+        let failures = try records.compactMap { try DeliveryFailure.from($0, topics: context.config.topics) }
+        guard !failures.isEmpty else { return }
+        let logger = context.logger
+        let outbox = try await context.postgres.withTransaction(logger: logger) { conn in
+            var outbox = ActivityOutbox(conn: conn, logger: logger)
+            try await engine.runFailures(failures, outbox: &outbox)
+            return outbox.ids
+        }
+        try await publisher.publish(ids: outbox)
+        do {
+            try await sends.publish()
+        } catch {
+            logger.warning("workflow sends not published yet", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension WorkflowEngine {
+    /// Runs the `status_failed` rules for these failures. The message (or the send request)
+    /// names the contact; a failure we cannot tie to a contact starts nothing. Failures of
+    /// sends queued by rules start nothing either: a rule that re-sends on failure would loop.
+    public func runFailures(_ failures: [DeliveryFailure], outbox: inout ActivityOutbox) async throws {
+        let conn = outbox.conn
+        let logger = outbox.logger
+        let rules = try await WorkflowStore.active(on: conn, logger: logger).filter {
+            if case .statusFailed = $0.trigger { return true }
+            return false
+        }
+        guard !rules.isEmpty else { return }
+        let targets = try await FailureTargets.load(failures, on: conn, logger: logger)
+        for failure in failures {
+            guard let target = targets.of(failure), !target.byRule else { continue }
+            let contact = try await ContactStore.get(id: target.contactId, scope: .all, on: conn, logger: logger)
+            let lead = try await LeadStore.open(contactId: target.contactId, on: conn, logger: logger)
+            let number = target.phoneNumberId ?? failure.phoneNumberId
+            let facts = WorkflowFacts(
+                text: nil, messageType: "status_failed", replyValues: nil, phoneNumberId: number ?? "",
+                channel: target.campaign ? "campaign" : "direct", tags: contact?.tags ?? [], leadStage: lead?.stage,
+                leadStatus: lead?.status)
+            let event = Event(id: failure.eventId, contactId: target.contactId, at: failure.at, phoneNumberId: number)
+            for rule in rules
+            where WorkflowEvaluation.firesOnFailure(rule.trigger, code: failure.code)
+                && WorkflowEvaluation.holds(rule.conditions, for: facts)
+            {
+                try await execute(rule, event: event, outbox: &outbox)
+            }
+        }
+    }
+}
+
+/// Who each failure is about, read in three statements for a whole batch: the outbound
+/// message by wamid, the send request by id, and, for what neither names, the contact by the
+/// recipient's wa_id (or the phone a user typed).
+struct FailureTargets {
+    struct Target {
+        var contactId: UUID
+        var phoneNumberId: String?
+        var campaign: Bool
+        /// Sent by a workflow rule (its request id is `workflow:…`).
+        var byRule: Bool
+    }
+
+    var byWamid: [String: Target] = [:]
+    var byRequest: [String: Target] = [:]
+    var byWaId: [String: UUID] = [:]
+    var requestWaId: [String: String] = [:]
+
+    func of(_ f: DeliveryFailure) -> Target? {
+        if let wamid = f.wamid, let t = byWamid[wamid] { return t }
+        if let id = f.requestId, let t = byRequest[id] { return t }
+        guard let waId = f.waId ?? f.requestId.flatMap({ requestWaId[$0] }), let contact = byWaId[waId] else {
+            return nil
+        }
+        let byRule = f.requestId?.hasPrefix("workflow:") == true
+        return Target(contactId: contact, phoneNumberId: f.phoneNumberId, campaign: false, byRule: byRule)
+    }
+
+    static func load(_ failures: [DeliveryFailure], on conn: PostgresConnection, logger: Logger) async throws
+        -> FailureTargets
+    {
+        var out = FailureTargets()
+        let wamids = failures.compactMap(\.wamid)
+        if !wamids.isEmpty {
+            let rows = try await conn.query(
+                """
+                SELECT wamid, contact_id, phone_number_id, campaign_id IS NOT NULL,
+                       coalesce(send_request_id LIKE 'workflow:%', false)
+                FROM messages WHERE wamid = ANY(\(wamids)::text[]) AND direction = 'outbound' AND contact_id IS NOT NULL
+                """, logger: logger)
+            for try await (wamid, contact, number, campaign, byRule) in rows.decode(
+                (String, UUID, String?, Bool, Bool).self)
+            {
+                out.byWamid[wamid] = Target(
+                    contactId: contact, phoneNumberId: number, campaign: campaign, byRule: byRule)
+            }
+        }
+        let requests = failures.compactMap(\.requestId)
+        var phones: [String] = failures.filter { $0.wamid.map { out.byWamid[$0] == nil } ?? true }.compactMap(\.waId)
+        if !requests.isEmpty {
+            let rows = try await conn.query(
+                """
+                SELECT request_id, to_wa_id, phone_number_id, payload->>'campaign_id' IS NOT NULL
+                FROM send_requests WHERE request_id = ANY(\(requests)::text[])
+                """, logger: logger)
+            var found: [(String, String, String?, Bool)] = []
+            for try await row in rows.decode((String, String, String?, Bool).self) { found.append(row) }
+            for (id, waId, _, _) in found {
+                out.requestWaId[id] = waId
+                phones.append(waId)
+            }
+            let contacts = try await contactIds(waIds: phones, on: conn, logger: logger)
+            for (id, waId, number, campaign) in found {
+                guard let contact = contacts[waId] else { continue }
+                out.byRequest[id] = Target(
+                    contactId: contact, phoneNumberId: number, campaign: campaign, byRule: id.hasPrefix("workflow:"))
+            }
+            out.byWaId = contacts
+        } else {
+            out.byWaId = try await contactIds(waIds: phones, on: conn, logger: logger)
+        }
+        return out
+    }
+
+    /// Contacts by recipient digits: the one with that wa_id beats one whose typed phone matches.
+    static func contactIds(waIds: [String], on conn: PostgresConnection, logger: Logger) async throws
+        -> [String: UUID]
+    {
+        let wanted = Array(Set(waIds))
+        guard !wanted.isEmpty else { return [:] }
+        let rows = try await conn.query(
+            """
+            SELECT w, c.id FROM unnest(\(wanted)::text[]) AS t(w)
+            CROSS JOIN LATERAL (
+                SELECT id FROM contacts WHERE wa_id = w OR phone = '+' || w
+                ORDER BY (wa_id = w) DESC NULLS LAST, created_at LIMIT 1) c
+            """, logger: logger)
+        var out: [String: UUID] = [:]
+        for try await (waId, id) in rows.decode((String, UUID).self) { out[waId] = id }
+        return out
+    }
+}
