@@ -360,6 +360,117 @@ struct ReportsTests {
         }
     }
 
+    @Test func tasksPastDuePerOwnerAndPerTaskEqualAHandCountAtAsOf() async throws {
+        try await APIHarness.run { h, c in
+            let (agentA, tokenA) = try await h.user(c, role: "agent", name: "Ana")
+            let (agentB, _) = try await h.user(c, role: "agent", name: "Bia")
+            let (agentC, _) = try await h.user(c, role: "agent", name: "Cid")
+            let (_, manager) = try await h.user(c, role: "manager", name: "Max")
+            let contactA = try await Self.contact(h.db, waId: "5511987652001", owner: agentA)
+            let contactB = try await Self.contact(h.db, waId: "5511987652002", owner: agentB)
+            let unowned = try await Self.contact(h.db, waId: "5511987652003", owner: nil)
+            // Whole seconds, so every overdue age is exactly the planned offset.
+            let asOf = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+            let tricky = "Ligar, \"urgente\"\nhoje"
+            let plan = [
+                PastDueSpec(owner: agentA, contact: contactA, due: -3600, status: "open"),
+                PastDueSpec(owner: agentA, contact: contactA, due: -172_800, status: "open", kind: "follow_up"),
+                PastDueSpec(owner: agentA, contact: contactA, due: -60, status: "open", title: tricky),
+                PastDueSpec(owner: agentA, contact: contactA, due: 3600, status: "open"),  // not yet due
+                PastDueSpec(owner: agentA, contact: contactA, due: 0, status: "open"),  // due at as_of: not before it
+                PastDueSpec(owner: agentA, contact: contactA, due: -7200, status: "done"),
+                PastDueSpec(owner: agentA, contact: contactA, due: nil, status: "open"),  // no due time
+                PastDueSpec(owner: agentB, contact: contactB, due: -120, status: "open"),
+                PastDueSpec(owner: agentB, contact: contactB, due: -90_000, status: "cancelled"),
+                PastDueSpec(owner: agentB, contact: contactB, due: 600, status: "open"),
+                // Agent C's overdue tasks are all closed: no row for C.
+                PastDueSpec(owner: agentC, contact: contactB, due: -5000, status: "done"),
+                PastDueSpec(owner: agentC, contact: contactB, due: -4000, status: "cancelled"),
+                PastDueSpec(owner: nil, contact: unowned, due: -300, status: "open"),
+                PastDueSpec(owner: nil, contact: unowned, due: -50_000, status: "open", kind: "escalation"),
+            ]
+            let ids = try await Self.store(plan, asOf: asOf, db: h.db)
+
+            let base = "/api/v1/reports/tasks-past-due"
+            let at = RFC3339.string(from: asOf)
+            let reply = try await h.call(c, .get, base + "?as_of=\(at)", token: manager)
+            #expect(reply.status == .ok, "\(reply.text)")
+            #expect(reply["report"] == "tasks-past-due")
+            #expect(reply["group_by"] == "owner")
+            #expect(reply["as_of"]?.stringValue.flatMap(RFC3339.date(from:)) == asOf)
+            #expect(reply["since"] == nil && reply["until"] == nil)
+            let byOwner = PastDueOwner.fromJSON(reply.items)
+            #expect(byOwner == PastDueOwner.handCount(plan, asOf: asOf, shift: 0), "\(reply.text)")
+            // The hand count spelled out: A 3 (oldest 2 days), unowned 2 (oldest 50,000 s), B 1; no C.
+            let (a, b) = (agentA.uuidString.lowercased(), agentB.uuidString.lowercased())
+            #expect(
+                byOwner == [
+                    PastDueOwner(key: a, tasks: 3, oldestDueAt: asOf.addingTimeInterval(-172_800), seconds: 172_800),
+                    PastDueOwner(key: nil, tasks: 2, oldestDueAt: asOf.addingTimeInterval(-50_000), seconds: 50_000),
+                    PastDueOwner(key: b, tasks: 1, oldestDueAt: asOf.addingTimeInterval(-120), seconds: 120),
+                ])
+
+            // The same as CSV (?format=csv), in the same order.
+            let csv = try await h.call(c, .get, base + "?as_of=\(at)&format=csv", token: manager)
+            #expect(csv.status == .ok)
+            #expect(PastDueOwner.fromCSV(CSVParser.records(csv.text)) == byOwner, "\(csv.text)")
+
+            // One line per task, the longest overdue first, as JSON and through Accept: text/csv.
+            let detail = try await h.call(c, .get, base + "?as_of=\(at)&group_by=task", token: manager)
+            #expect(detail.status == .ok, "\(detail.text)")
+            #expect(detail["group_by"] == "task")
+            let overdue = plan.indices.filter { plan[$0].isPastDue(shift: 0) }.sorted { plan[$0].due! < plan[$1].due! }
+            #expect(overdue.count == 6)
+            #expect(
+                detail.items.compactMap { $0["id"]?.stringValue } == overdue.map { ids[$0].uuidString.lowercased() })
+            for (item, i) in zip(detail.items, overdue) {
+                let spec = plan[i]
+                #expect(item["title"]?.stringValue == spec.title)
+                #expect(item["kind"]?.stringValue == spec.kind)
+                #expect(item["owner_id"]?.stringValue == spec.owner?.uuidString.lowercased())
+                #expect(item["owner_id"] != nil)  // null, not missing, for unowned tasks
+                #expect(item["contact_id"]?.stringValue == spec.contact.uuidString.lowercased())
+                #expect(item["due_at"]?.stringValue.flatMap(RFC3339.date(from:)) == spec.dueAt(asOf))
+                #expect(item["overdue_seconds"]?.doubleValue == -Double(spec.due!))
+            }
+            let detailCSV = try await Self.get(
+                c, base + "?as_of=\(at)&group_by=task", token: manager, accept: "text/csv")
+            #expect(detailCSV.contentType?.hasPrefix("text/csv") == true)
+            let records = CSVParser.records(detailCSV.body)
+            #expect(records.map { $0["id"] ?? "" } == overdue.map { ids[$0].uuidString.lowercased() })
+            #expect(records.map { $0["title"] ?? "" } == overdue.map { plan[$0].title })  // the quoted title too
+            #expect(records.map { Double($0["overdue_seconds"] ?? "") } == overdue.map { -Double(plan[$0].due!) })
+            #expect(
+                records.map { $0["owner_id"] ?? "-" } == overdue.map { plan[$0].owner?.uuidString.lowercased() ?? "" })
+
+            // as_of moves the cut-off: half an hour later the due-at-as_of task and B's +600 s one are
+            // past due too; a day earlier only A's two-day-old one.
+            for shift in [1800, -86_400] {
+                let later = RFC3339.string(from: asOf.addingTimeInterval(Double(shift)))
+                let r = try await h.call(c, .get, base + "?as_of=\(later)", token: manager)
+                #expect(r.status == .ok, "\(r.text)")
+                let expected = PastDueOwner.handCount(plan, asOf: asOf, shift: shift)
+                #expect(PastDueOwner.fromJSON(r.items) == expected, "shift \(shift): \(r.text)")
+            }
+            #expect(PastDueOwner.handCount(plan, asOf: asOf, shift: 1800).map(\.tasks) == [4, 2, 2])
+            #expect(PastDueOwner.handCount(plan, asOf: asOf, shift: -86_400).map(\.tasks) == [1])
+            // Without as_of: now, a few seconds after as_of (so the due-at-as_of task counts, B's +600 s not).
+            let now = try await h.call(c, .get, base, token: manager)
+            #expect(now.items.map { Int($0["tasks"]?.doubleValue ?? -1) } == [4, 2, 1], "\(now.text)")
+
+            // Roles: agents never read reports; admins do.
+            #expect(try await h.call(c, .get, base, token: tokenA).status == .forbidden)
+            #expect(try await h.call(c, .get, base + "?group_by=task", token: tokenA).status == .forbidden)
+            #expect(try await h.call(c, .get, base, token: h.adminToken).status == .ok)
+            // Every bad parameter in one answer; a range is refused (this report looks at one moment).
+            let bad = try await h.call(
+                c, .get, base + "?as_of=yesterday&group_by=template&since=\(at)&until=\(at)&format=xml",
+                token: manager)
+            #expect(bad.status == .badRequest)
+            #expect(Set(bad.badFields) == ["as_of", "group_by", "since", "until", "format"])
+        }
+    }
+
     // MARK: - Data
 
     struct Spec {
@@ -486,6 +597,93 @@ struct ReportsTests {
             _ = try await MessageStore.insertInbound(
                 CRMFixtures.message(from: "5511900000000"), contactId: specs[0].contact, on: conn, logger: logger)
         }
+    }
+
+    /// A task of the past-due test: `due` in seconds from the test's `as_of` (nil: no due time).
+    struct PastDueSpec {
+        var owner: UUID?
+        var contact: UUID
+        var due: Int?
+        var status: String
+        var kind = "task"
+        var title = "task " + UUID().uuidString.prefix(8)
+
+        func dueAt(_ asOf: Date) -> Date? { due.map { asOf.addingTimeInterval(Double($0)) } }
+        /// Open and due before `as_of + shift`.
+        func isPastDue(shift: Int) -> Bool { status == "open" && due.map { $0 < shift } == true }
+    }
+
+    /// One owner's line of the past-due report.
+    struct PastDueOwner: Equatable {
+        var key: String?
+        var tasks: Int
+        var oldestDueAt: Date?
+        var seconds: Double?
+
+        /// Per owner, as the API defines it, counted from the plan, in the API's order (most
+        /// tasks first, then owner id, unowned last), for `as_of = asOf + shift`.
+        static func handCount(_ plan: [PastDueSpec], asOf: Date, shift: Int) -> [PastDueOwner] {
+            var groups: [String?: [Int]] = [:]
+            for s in plan where s.isPastDue(shift: shift) {
+                groups[s.owner?.uuidString.lowercased(), default: []].append(s.due!)
+            }
+            return groups.map { key, dues in
+                let oldest = dues.min()!
+                return PastDueOwner(
+                    key: key, tasks: dues.count, oldestDueAt: asOf.addingTimeInterval(Double(oldest)),
+                    seconds: Double(shift - oldest))
+            }
+            .sorted { l, r in
+                if l.tasks != r.tasks { return l.tasks > r.tasks }
+                switch (l.key, r.key) {
+                case (let x?, let y?): return x < y
+                case (nil, _): return false
+                case (_, nil): return true
+                }
+            }
+        }
+
+        static func fromJSON(_ items: [JSONValue]) -> [PastDueOwner] {
+            items.map {
+                PastDueOwner(
+                    key: $0["key"]?.stringValue, tasks: Int($0["tasks"]?.doubleValue ?? -1),
+                    oldestDueAt: $0["oldest_due_at"]?.stringValue.flatMap(RFC3339.date(from:)),
+                    seconds: $0["oldest_overdue_seconds"]?.doubleValue)
+            }
+        }
+
+        static func fromCSV(_ records: [[String: String]]) -> [PastDueOwner] {
+            records.map {
+                PastDueOwner(
+                    key: $0["key"].flatMap { $0.isEmpty ? nil : $0 }, tasks: Int($0["tasks"] ?? "") ?? -1,
+                    oldestDueAt: $0["oldest_due_at"].flatMap(RFC3339.date(from:)),
+                    seconds: $0["oldest_overdue_seconds"].flatMap(Double.init))
+            }
+        }
+    }
+
+    /// Creates the plan's tasks through `TaskStore` (as the tasks API does), then closes the
+    /// done and cancelled ones the same way; returns the task ids in plan order.
+    static func store(_ plan: [PastDueSpec], asOf: Date, db: TestDatabase) async throws -> [UUID] {
+        let logger = Self.logger
+        var ids: [UUID] = []
+        for spec in plan {
+            let id = try await db.client.withTransaction(logger: logger) { conn in
+                let task = try #require(
+                    try await TaskStore.create(
+                        NewTask(
+                            contactId: spec.contact, ownerId: spec.owner, title: spec.title, kind: spec.kind,
+                            dueAt: spec.dueAt(asOf), createdBy: "test"), on: conn, logger: logger))
+                if spec.status != "open" {
+                    _ = try await TaskStore.update(
+                        id: task.id, title: task.title, dueAt: task.dueAt, status: spec.status, ownerId: task.ownerId,
+                        on: conn, logger: logger)
+                }
+                return task.id
+            }
+            ids.append(id)
+        }
+        return ids
     }
 
     static func status(_ wamid: String, _ status: String, _ at: Date, code: Int? = nil) -> StatusUpdate {

@@ -11,16 +11,20 @@ extension OpenAPIPaths {
             OA.query("format", OA.enumeration(["json", "csv"]), "csv: RFC 4180 text (or send Accept: text/csv)"),
         ]
         let forbidden = OA.errorResponse("agents may not read reports")
-        func answer(_ item: JSONValue) -> JSONValue {
-            [
+        /// A report of a range has `since`/`until`; one of a moment (`asOf`) has `as_of`.
+        func answer(_ item: JSONValue, asOf: Bool = false) -> JSONValue {
+            let period: [String: JSONValue] =
+                asOf ? ["as_of": OA.dateTime] : ["since": OA.dateTime, "until": OA.dateTime]
+            let fields: [String: JSONValue] = [
+                "report": OA.string, "group_by": OA.nullableString, "items": OA.array(item),
+            ]
+            return [
                 "description": "the report (JSON), or its items as CSV with a header line",
                 "content": [
                     "application/json": [
                         "schema": OA.object(
-                            [
-                                "report": OA.string, "group_by": OA.nullableString, "since": OA.dateTime,
-                                "until": OA.dateTime, "items": OA.array(item),
-                            ], required: ["report", "since", "until", "items"])
+                            fields.merging(period) { a, _ in a },
+                            required: ["report"] + period.keys.sorted() + ["items"])
                     ],
                     "text/csv": ["schema": OA.string],
                 ],
@@ -66,6 +70,43 @@ extension OpenAPIPaths {
                                 "unanswered": count, "p50_seconds": nullableNumber, "p90_seconds": nullableNumber,
                             ], required: ["key", "conversations", "answered", "p50_seconds", "p90_seconds"])),
                     "400": OA.errorResponse("bad parameters"), "403": forbidden,
+                ]),
+            APIOperation(
+                "GET", "/api/v1/reports/tasks-past-due", tag: "reports",
+                "open tasks whose due time is before as_of, per owner (count, oldest) or one line per task "
+                    + "(group_by=task, the longest overdue first)",
+                query: [
+                    OA.query(
+                        "as_of", OA.dateTime, "the moment looked at; default now (only the current status counts)"),
+                    OA.query(
+                        "group_by", OA.enumeration(TaskPastDueGrouping.allCases.map(\.rawValue)),
+                        "default owner; task lists every past-due task"),
+                    OA.query(
+                        "format", OA.enumeration(["json", "csv"]), "csv: RFC 4180 text (or send Accept: text/csv)"),
+                ],
+                responses: [
+                    "200": answer(
+                        [
+                            "oneOf": [
+                                OA.object(
+                                    [
+                                        "key": OA.nullableUUID, "tasks": count, "oldest_due_at": OA.dateTime,
+                                        "oldest_overdue_seconds": ["type": "number"],
+                                    ], required: ["key", "tasks", "oldest_due_at", "oldest_overdue_seconds"]),
+                                OA.object(
+                                    [
+                                        "id": OA.uuid, "title": OA.string,
+                                        "kind": OA.enumeration(["task", "follow_up", "escalation"]),
+                                        "owner_id": OA.nullableUUID, "contact_id": OA.uuid, "due_at": OA.dateTime,
+                                        "overdue_seconds": ["type": "number"],
+                                    ],
+                                    required: [
+                                        "id", "title", "kind", "owner_id", "contact_id", "due_at", "overdue_seconds",
+                                    ]),
+                            ]
+                        ], asOf: true),
+                    "400": OA.errorResponse("bad parameters (since/until: this report takes as_of)"),
+                    "403": forbidden,
                 ]),
             APIOperation(
                 "GET", "/api/v1/messages", tag: "messages",

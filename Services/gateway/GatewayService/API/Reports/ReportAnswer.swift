@@ -7,25 +7,39 @@ import WireModels
 
 /// What every report answers: `{report, group_by, since, until, items}` as JSON, or its items as
 /// CSV (a header line, then one line per item). A new report is a store query returning rows
-/// that are `Encodable & CSVRow`, plus a route that builds one of these.
+/// that are `Encodable & CSVRow`, plus a route that builds one of these. A report of a moment
+/// rather than a range (`tasks-past-due`) has `as_of` in place of `since`/`until`.
 struct ReportAnswer<Row: Encodable & CSVRow & Sendable>: Encodable {
+    /// The range a report covers, or the moment it looks at.
+    enum Period: Sendable {
+        case range(ReportRange)
+        case asOf(Date)
+    }
+
     var report: String
     var groupBy: String?
-    var range: ReportRange
+    var period: Period
     var items: [Row]
 
     enum CodingKeys: String, CodingKey {
         case report
         case groupBy = "group_by"
-        case since, until, items
+        case since, until
+        case asOf = "as_of"
+        case items
     }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(report, forKey: .report)
         try c.encode(groupBy, forKey: .groupBy)
-        try c.encode(range.since, forKey: .since)
-        try c.encode(range.until, forKey: .until)
+        switch period {
+        case .range(let range):
+            try c.encode(range.since, forKey: .since)
+            try c.encode(range.until, forKey: .until)
+        case .asOf(let date):
+            try c.encode(date, forKey: .asOf)
+        }
         try c.encode(items, forKey: .items)
     }
 
@@ -33,12 +47,18 @@ struct ReportAnswer<Row: Encodable & CSVRow & Sendable>: Encodable {
         switch format {
         case .json: return try json(self)
         case .csv:
-            // Reports are bounded (one line per group), so the text is built at once.
+            // Reports are bounded (one line per group, or per overdue task), so the text is built at once.
             let text = CSV.header(Row.self) + CSV.lines(items)
             let name = [report, groupBy].compactMap { $0 }.joined(separator: "-")
             return Response(
                 status: .ok, headers: CSV.headers(filename: name), body: .init(byteBuffer: .init(string: text)))
         }
+    }
+}
+
+extension ReportAnswer {
+    init(report: String, groupBy: String?, range: ReportRange, items: [Row]) {
+        self.init(report: report, groupBy: groupBy, period: .range(range), items: items)
     }
 }
 
@@ -75,6 +95,23 @@ extension ResponseTimeRow: CSVRow {
         [
             CSV.text(key), String(conversations), String(answered), String(unanswered), CSV.text(p50Seconds),
             CSV.text(p90Seconds),
+        ]
+    }
+}
+
+extension TaskPastDueOwnerRow: CSVRow {
+    static let csvHeader = ["key", "tasks", "oldest_due_at", "oldest_overdue_seconds"]
+    var csvFields: [String] {
+        [CSV.text(key), String(tasks), CSV.text(oldestDueAt), String(oldestOverdueSeconds)]
+    }
+}
+
+extension TaskPastDueRow: CSVRow {
+    static let csvHeader = ["id", "title", "kind", "owner_id", "contact_id", "due_at", "overdue_seconds"]
+    var csvFields: [String] {
+        [
+            CSV.text(id), title, kind, CSV.text(ownerId), CSV.text(contactId), CSV.text(dueAt),
+            String(overdueSeconds),
         ]
     }
 }

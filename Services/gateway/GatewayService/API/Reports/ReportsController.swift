@@ -4,9 +4,10 @@ import Logging
 import PostgresNIO
 import Storage
 
-/// `GET /api/v1/reports/delivery`, `/reports/errors` and `/reports/response-times` (admins and
-/// managers). Every report takes `since`/`until` (RFC 3339, `[since, until)`; default the last
-/// 30 days) and answers JSON or CSV (`ResponseFormat`).
+/// `GET /api/v1/reports/delivery`, `/reports/errors`, `/reports/response-times` and
+/// `/reports/tasks-past-due` (admins and managers). Every report of a range takes
+/// `since`/`until` (RFC 3339, `[since, until)`; default the last 30 days); the past-due report
+/// looks at one moment, `as_of` (default now). Each answers JSON or CSV (`ResponseFormat`).
 struct ReportsController: Sendable {
     let auth: Authenticator
     let postgres: PostgresClient
@@ -18,6 +19,7 @@ struct ReportsController: Sendable {
         group.get("reports/delivery") { request, _ in try await self.delivery(request) }
         group.get("reports/errors") { request, _ in try await self.errors(request) }
         group.get("reports/response-times") { request, _ in try await self.responseTimes(request) }
+        group.get("reports/tasks-past-due") { request, _ in try await self.tasksPastDue(request) }
     }
 
     func delivery(_ request: Request) async throws -> Response {
@@ -43,6 +45,33 @@ struct ReportsController: Sendable {
         let rows = try await ResponseTimeReportStore.byOwner(range, on: postgres, logger: logger)
         return try served(
             ReportAnswer(report: "response-times", groupBy: groupBy, range: range, items: rows), format, start)
+    }
+
+    /// Open tasks whose due time is before `as_of`: per owner (`group_by=owner`, the default) or
+    /// one line per task (`group_by=task`).
+    func tasksPastDue(_ request: Request) async throws -> Response {
+        let start = ContinuousClock.now
+        _ = try await auth.access(request, .readReports)
+        var problems = Problems()
+        let format = ResponseFormat(request, &problems)
+        let q = QueryParameters(request)
+        let asOf = q.date("as_of", &problems) ?? Date()
+        let raw = q.oneOf("group_by", TaskPastDueGrouping.allCases.map(\.rawValue), &problems)
+        for name in ["since", "until"] where q.string(name) != nil {
+            problems.add(name, "this report looks at one moment: use as_of")
+        }
+        try problems.check()
+        let report = "tasks-past-due"
+        switch TaskPastDueGrouping(rawValue: raw ?? "") ?? .owner {
+        case .owner:
+            let rows = try await TaskPastDueReportStore.byOwner(asOf: asOf, on: postgres, logger: logger)
+            return try served(
+                ReportAnswer(report: report, groupBy: "owner", period: .asOf(asOf), items: rows), format, start)
+        case .task:
+            let rows = try await TaskPastDueReportStore.tasks(asOf: asOf, on: postgres, logger: logger)
+            return try served(
+                ReportAnswer(report: report, groupBy: "task", period: .asOf(asOf), items: rows), format, start)
+        }
     }
 
     /// Role (403 for agents), then every bad parameter in one 400.
