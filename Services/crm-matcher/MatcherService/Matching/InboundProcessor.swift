@@ -72,8 +72,14 @@ public struct InboundProcessor: Sendable {
             let enquiry = keyword == nil && !Self.notEnquiries.contains(m.type)
             if touches.absorb(m, contact: c.id, enquiry: enquiry, keyword: keyword != nil) { continue }
             try await touches.flush(on: conn, logger: logger)
-            try await apply(
+            if let left = try await apply(
                 m, contact: c.id, owner: c.ownerId, keyword: keyword, attribution: attribution, outbox: &outbox)
+            {
+                touches.learn(
+                    contact: c.id, lead: left.lead,
+                    conversation: .init(contactId: c.id, phoneNumberId: m.phoneNumberId), id: left.conversation,
+                    at: m.timestamp)
+            }
         }
         try await touches.flush(on: conn, logger: logger)
         // Workflow rules see the CRM records as this batch left them, and commit with it.
@@ -113,17 +119,20 @@ public struct InboundProcessor: Sendable {
         return c
     }
 
+    /// The full way for one new message. Returns the lead it attached to (nil: none, or not
+    /// looked at) and the conversation it touched; nil for a system message.
+    @discardableResult
     func apply(
         _ m: InboundMessage, contact: UUID, owner: UUID?, keyword: ConsentKeywords.Match?,
         attribution: SourceAttribution, outbox: inout ActivityOutbox
-    ) async throws {
+    ) async throws -> (lead: UUID?, conversation: UUID)? {
         let conn = outbox.conn
         let logger = outbox.logger
         if m.type == "system" {
             if m.details.system?.type == "user_changed_number", let newWaId = m.details.system?.newWaId {
                 try await changeNumber(m, contact: contact, newWaId: newWaId, outbox: &outbox)
             }
-            return
+            return nil
         }
         if let keyword {
             try await consent(m, contact: contact, keyword: keyword, outbox: &outbox)
@@ -144,6 +153,7 @@ public struct InboundProcessor: Sendable {
                     "lead_id": leadId.map { .string($0.uuidString) } ?? .null,
                 ])
         }
+        return (leadId, touch.id)
     }
 
     /// Attaches to the open lead, or asks the router whether to open one.

@@ -8,9 +8,12 @@ import WireModels
 /// message from a contact with an open lead and a current conversation inside its idle window
 /// only touches the lead and extends the conversation. `absorb` takes such a message; any
 /// other (a first message, a keyword, a number change, an idle conversation, no open lead)
-/// goes the full way (`InboundProcessor.apply`), and so does every later message of that
-/// contact in the batch. Pending touches are flushed before each full-way message, so the
-/// full way always sees the database as the messages before it left it.
+/// goes the full way (`InboundProcessor.apply`), which reports back the lead and conversation
+/// it left (`learn`), so the contact's later messages in the batch are the common case again
+/// (a new customer's first webhook often carries several messages). After a number change,
+/// the contact's later messages keep going the full way. Pending touches are flushed before
+/// each full-way message, so the full way always sees the database as the messages before it
+/// left it.
 struct InboundTouches {
     let idleSeconds: Double
     var openLeads: [UUID: UUID]
@@ -49,6 +52,15 @@ struct InboundTouches {
         conversations[key]?.lastActivity = max(conversation.lastActivity, m.timestamp)
         conversationTouches.append((conversation.id, m.timestamp, lead))
         return true
+    }
+
+    /// What a full-way message left: the contact's open lead (nil: unchanged, e.g. a keyword,
+    /// which never looks at leads) and the conversation it touched, active as of `at`.
+    mutating func learn(contact: UUID, lead: UUID?, conversation: ConversationStore.Key, id: UUID, at: Date) {
+        fullWay.remove(contact)
+        if let lead { openLeads[contact] = lead }
+        let known = conversations[conversation]
+        conversations[conversation] = (id, known?.id == id ? max(known!.lastActivity, at) : at)
     }
 
     mutating func takeFullWay(_ contact: UUID) -> Bool {
