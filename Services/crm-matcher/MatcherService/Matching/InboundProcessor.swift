@@ -26,7 +26,8 @@ public struct InboundProcessor: Sendable {
         -> [Int64]
     {
         guard !messages.isEmpty else { return [] }
-        var outbox = ActivityOutbox(conn: conn, logger: logger)
+        // Buffered: nothing in the batch reads crm_activity back, so its events go in one statement.
+        var outbox = ActivityOutbox(conn: conn, logger: logger, buffered: true)
         let attribution = try await SourceAttribution.load(for: messages, on: conn, logger: logger)
 
         // System messages come from the old number of someone who may have moved already.
@@ -72,13 +73,12 @@ public struct InboundProcessor: Sendable {
             let enquiry = keyword == nil && !Self.notEnquiries.contains(m.type)
             if touches.absorb(m, contact: c.id, enquiry: enquiry, keyword: keyword != nil) { continue }
             try await touches.flush(on: conn, logger: logger)
+            let key = ConversationStore.Key(contactId: c.id, phoneNumberId: m.phoneNumberId)
             if let left = try await apply(
-                m, contact: c.id, owner: c.ownerId, keyword: keyword, attribution: attribution, outbox: &outbox)
+                m, contact: c.id, owner: c.ownerId, keyword: keyword, known: touches.known(c.id, key),
+                attribution: attribution, outbox: &outbox)
             {
-                touches.learn(
-                    contact: c.id, lead: left.lead,
-                    conversation: .init(contactId: c.id, phoneNumberId: m.phoneNumberId), id: left.conversation,
-                    at: m.timestamp)
+                touches.learn(contact: c.id, lead: left.lead, conversation: key, touch: left.conversation)
             }
         }
         try await touches.flush(on: conn, logger: logger)
@@ -86,7 +86,7 @@ public struct InboundProcessor: Sendable {
         try await WorkflowEngine(settings: settings.automation).run(
             for: news, contacts: contactOf, attribution: attribution,
             keywords: settings.keywords, outbox: &outbox)
-        return outbox.ids
+        return try await outbox.flush()
     }
 
     /// An opt-out/opt-in keyword that is the whole text of a message a customer typed or tapped.
@@ -119,13 +119,14 @@ public struct InboundProcessor: Sendable {
         return c
     }
 
-    /// The full way for one new message. Returns the lead it attached to (nil: none, or not
-    /// looked at) and the conversation it touched; nil for a system message.
+    /// The full way for one new message, given what the batch knows of the contact (its open
+    /// lead and current conversation, read locked). Returns the lead it attached to (nil: none,
+    /// or not looked at) and the conversation it touched; nil for a system message.
     @discardableResult
     func apply(
         _ m: InboundMessage, contact: UUID, owner: UUID?, keyword: ConsentKeywords.Match?,
-        attribution: SourceAttribution, outbox: inout ActivityOutbox
-    ) async throws -> (lead: UUID?, conversation: UUID)? {
+        known: InboundTouches.Known, attribution: SourceAttribution, outbox: inout ActivityOutbox
+    ) async throws -> (lead: UUID?, conversation: ConversationStore.Touch)? {
         let conn = outbox.conn
         let logger = outbox.logger
         if m.type == "system" {
@@ -140,11 +141,13 @@ public struct InboundProcessor: Sendable {
 
         var leadId: UUID?
         if keyword == nil, !Self.notEnquiries.contains(m.type) {
-            leadId = try await lead(for: m, contact: contact, owner: owner, attribution: attribution, outbox: &outbox)
+            leadId = try await lead(
+                for: m, contact: contact, owner: owner, open: known.openLead, attribution: attribution,
+                outbox: &outbox)
         }
         let touch = try await ConversationStore.recordInbound(
             contactId: contact, phoneNumberId: m.phoneNumberId, leadId: leadId, wamid: m.wamid, at: m.timestamp,
-            idle: settings.conversationIdle, on: conn, logger: logger)
+            idle: settings.conversationIdle, current: known.conversation, on: conn, logger: logger)
         if touch.opened {
             try await outbox.add(
                 "conversation.opened", "conversation", touch.id, contact: contact, version: 1, at: m.timestamp,
@@ -153,18 +156,20 @@ public struct InboundProcessor: Sendable {
                     "lead_id": leadId.map { .string($0.uuidString) } ?? .null,
                 ])
         }
-        return (leadId, touch.id)
+        return (leadId, touch)
     }
 
-    /// Attaches to the open lead, or asks the router whether to open one.
+    /// Attaches to the open lead (`open`, as the batch read it), or asks the router whether to
+    /// open one.
     func lead(
-        for m: InboundMessage, contact: UUID, owner: UUID?, attribution: SourceAttribution, outbox: inout ActivityOutbox
+        for m: InboundMessage, contact: UUID, owner: UUID?, open: UUID?, attribution: SourceAttribution,
+        outbox: inout ActivityOutbox
     ) async throws -> UUID? {
         let conn = outbox.conn
         let logger = outbox.logger
-        if let open = try await LeadStore.open(contactId: contact, on: conn, logger: logger) {
-            try await LeadStore.touch(id: open.id, at: m.timestamp, on: conn, logger: logger)
-            return open.id
+        if let open {
+            try await LeadStore.touch(id: open, at: m.timestamp, on: conn, logger: logger)
+            return open
         }
         let source = attribution.source(of: m)
         let campaign = attribution.campaign(of: m)

@@ -55,12 +55,24 @@ struct InboundTouches {
     }
 
     /// What a full-way message left: the contact's open lead (nil: unchanged, e.g. a keyword,
-    /// which never looks at leads) and the conversation it touched, active as of `at`.
-    mutating func learn(contact: UUID, lead: UUID?, conversation: ConversationStore.Key, id: UUID, at: Date) {
+    /// which never looks at leads) and the conversation it touched.
+    mutating func learn(contact: UUID, lead: UUID?, conversation: ConversationStore.Key, touch: ConversationStore.Touch)
+    {
         fullWay.remove(contact)
         if let lead { openLeads[contact] = lead }
-        let known = conversations[conversation]
-        conversations[conversation] = (id, known?.id == id ? max(known!.lastActivity, at) : at)
+        conversations[conversation] = (touch.id, touch.lastActivity)
+    }
+
+    /// What the batch knows of a contact for the full way: read when the batch began, with
+    /// the contact's row locked (no other worker opens its lead or moves its conversation),
+    /// and kept current through `absorb` and `learn`.
+    struct Known {
+        var openLead: UUID?
+        var conversation: (id: UUID, lastActivity: Date)?
+    }
+
+    func known(_ contact: UUID, _ key: ConversationStore.Key) -> Known {
+        Known(openLead: openLeads[contact], conversation: conversations[key].map { ($0.id, $0.lastActivity) })
     }
 
     mutating func takeFullWay(_ contact: UUID) -> Bool {

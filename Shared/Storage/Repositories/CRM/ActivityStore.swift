@@ -25,6 +25,35 @@ public enum ActivityStore {
         return nil
     }
 
+    /// Records several activities in one statement; returns the outbox ids of those not
+    /// recorded before, in the order given.
+    public static func addMany(_ activities: [CRMActivity], on conn: PostgresConnection, logger: Logger) async throws
+        -> [Int64]
+    {
+        guard !activities.isEmpty else { return [] }
+        let encoder = JSONCoding.encoder()
+        // PostgresNIO binds no arrays of optionals: "" stands for NULL (NULLIF below).
+        let data = try activities.map { a in
+            try a.data.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? ""
+        }
+        let rows = try await conn.query(
+            """
+            INSERT INTO crm_activity (event_id, kind, entity, entity_id, contact_id, version, at, actor, data)
+            SELECT e, k, en, ei, NULLIF(c, '')::uuid, v, a, ac, NULLIF(d, '')::jsonb
+            FROM unnest(\(activities.map(\.eventId))::text[], \(activities.map(\.kind))::text[],
+                        \(activities.map(\.entity))::text[], \(activities.map(\.entityId))::text[],
+                        \(activities.map { $0.contactId ?? "" })::text[], \(activities.map(\.version))::int[],
+                        \(activities.map(\.at))::timestamptz[], \(activities.map(\.actor))::text[], \(data)::text[])
+                WITH ORDINALITY AS t(e, k, en, ei, c, v, a, ac, d, n)
+            ORDER BY n
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING id
+            """, logger: logger)
+        var ids: [Int64] = []
+        for try await id in rows.decode(Int64.self) { ids.append(id) }
+        return ids.sorted()
+    }
+
     /// Outbox rows not yet published: the given ids, or (ids nil) every row older than `olderThan`.
     public static func unpublished(
         ids: [Int64]?, olderThan: Duration = .zero, limit: Int = 500, on client: PostgresClient, logger: Logger
@@ -92,11 +121,25 @@ public struct ActivityOutbox {
     /// `system` for the matcher, the user id for API changes.
     public let actor: String
     public private(set) var ids: [Int64] = []
+    /// Buffered: `add` only collects, `flush` writes everything collected in one statement
+    /// (a batch's many events in one round trip). `ids` holds what has been flushed.
+    public let buffered: Bool
+    private var pending: [CRMActivity] = []
 
-    public init(conn: PostgresConnection, logger: Logger, actor: String = "system") {
+    public init(conn: PostgresConnection, logger: Logger, actor: String = "system", buffered: Bool = false) {
         self.conn = conn
         self.logger = logger
         self.actor = actor
+        self.buffered = buffered
+    }
+
+    /// Writes the buffered activities; returns every id written so far.
+    @discardableResult
+    public mutating func flush() async throws -> [Int64] {
+        guard !pending.isEmpty else { return ids }
+        ids += try await ActivityStore.addMany(pending, on: conn, logger: logger)
+        pending.removeAll()
+        return ids
     }
 
     public mutating func add(
@@ -105,7 +148,11 @@ public struct ActivityOutbox {
         let activity = CRMActivity(
             kind: kind, entity: entity, entityId: id.uuidString, contactId: contact.uuidString, version: version,
             at: at, actor: actor, data: data)
-        if let rowId = try await ActivityStore.add(activity, on: conn, logger: logger) { ids.append(rowId) }
+        if buffered {
+            pending.append(activity)
+        } else if let rowId = try await ActivityStore.add(activity, on: conn, logger: logger) {
+            ids.append(rowId)
+        }
     }
 
     public mutating func add(

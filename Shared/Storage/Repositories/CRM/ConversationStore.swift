@@ -10,22 +10,18 @@ public enum ConversationStore {
         public var id: UUID
         /// This message opened the conversation.
         public var opened: Bool
+        /// The conversation's last activity after this message (what the idle window counts from).
+        public var lastActivity: Date
     }
 
     /// Records an inbound message: extends the current conversation, or (none, or idle longer
-    /// than `idle`) closes it and opens a new one. Caller holds the contact's row lock.
+    /// than `idle`) closes it and opens a new one. `current` is the conversation as the caller
+    /// read it with `current(contactIds:)` (nil: none), locked, while it holds the contact's
+    /// row lock, so nothing moved it since.
     public static func recordInbound(
         contactId: UUID, phoneNumberId: String, leadId: UUID?, wamid: String, at: Date, idle: Duration,
-        on conn: PostgresConnection, logger: Logger
+        current found: (id: UUID, lastActivity: Date)?, on conn: PostgresConnection, logger: Logger
     ) async throws -> Touch {
-        let current = try await conn.query(
-            """
-            SELECT id, GREATEST(last_inbound_at, COALESCE(last_outbound_at, last_inbound_at)) FROM conversations
-            WHERE contact_id = \(contactId) AND phone_number_id = \(phoneNumberId) AND closed_at IS NULL
-            FOR UPDATE
-            """, logger: logger)
-        var found: (UUID, Date)?
-        for try await row in current.decode((UUID, Date).self) { found = row }
         let idleSeconds = Double(idle.components.seconds)
         if let found {
             let (id, lastActivity) = found
@@ -36,7 +32,7 @@ public enum ConversationStore {
                         lead_id = COALESCE(\(leadId), lead_id)
                     WHERE id = \(id)
                     """, logger: logger)
-                return Touch(id: id, opened: false)
+                return Touch(id: id, opened: false, lastActivity: max(lastActivity, at))
             }
             try await conn.query(
                 "UPDATE conversations SET closed_at = \(lastActivity) WHERE id = \(id)", logger: logger)
@@ -47,7 +43,7 @@ public enum ConversationStore {
             VALUES (\(contactId), \(phoneNumberId), \(leadId), \(wamid), \(at), \(at))
             RETURNING id
             """, logger: logger)
-        for try await id in inserted.decode(UUID.self) { return Touch(id: id, opened: true) }
+        for try await id in inserted.decode(UUID.self) { return Touch(id: id, opened: true, lastActivity: at) }
         throw StorageError.invalid("conversation insert returned no row")
     }
 
