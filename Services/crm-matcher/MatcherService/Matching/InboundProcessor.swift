@@ -72,7 +72,7 @@ public struct InboundProcessor: Sendable {
             let keyword = keyword(in: m)
             let enquiry = keyword == nil && !Self.notEnquiries.contains(m.type)
             if touches.absorb(m, contact: c.id, enquiry: enquiry, keyword: keyword != nil) { continue }
-            try await touches.flush(on: conn, logger: logger)
+            try await touches.flush(before: c.id, on: conn, logger: logger)
             let key = ConversationStore.Key(contactId: c.id, phoneNumberId: m.phoneNumberId)
             if let left = try await apply(
                 m, contact: c.id, owner: c.ownerId, keyword: keyword, known: touches.known(c.id, key),

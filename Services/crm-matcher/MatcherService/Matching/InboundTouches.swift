@@ -11,9 +11,10 @@ import WireModels
 /// goes the full way (`InboundProcessor.apply`), which reports back the lead and conversation
 /// it left (`learn`), so the contact's later messages in the batch are the common case again
 /// (a new customer's first webhook often carries several messages). After a number change,
-/// the contact's later messages keep going the full way. Pending touches are flushed before
-/// each full-way message, so the full way always sees the database as the messages before it
-/// left it.
+/// the contact's later messages keep going the full way. A contact's pending touches are
+/// flushed before its full-way message, so the full way always sees its rows as the messages
+/// before it left them; other contacts' touches wait (the full way reads only its contact's
+/// rows, and every contact of the batch is locked by this transaction).
 struct InboundTouches {
     let idleSeconds: Double
     var openLeads: [UUID: UUID]
@@ -22,6 +23,8 @@ struct InboundTouches {
     var fullWay = Set<UUID>()
     var leadTouches: [(id: UUID, at: Date)] = []
     var conversationTouches: [(id: UUID, at: Date, leadId: UUID?)] = []
+    /// Contacts with touches not yet written.
+    var pending = Set<UUID>()
 
     /// Reads the open leads and current conversations (locked) of these contacts.
     static func load(contacts: [UUID], idle: Duration, on conn: PostgresConnection, logger: Logger) async throws
@@ -51,6 +54,7 @@ struct InboundTouches {
         }
         conversations[key]?.lastActivity = max(conversation.lastActivity, m.timestamp)
         conversationTouches.append((conversation.id, m.timestamp, lead))
+        pending.insert(contact)
         return true
     }
 
@@ -80,11 +84,14 @@ struct InboundTouches {
         return false
     }
 
-    /// Writes the pending touches (two statements at most).
-    mutating func flush(on conn: PostgresConnection, logger: Logger) async throws {
+    /// Writes the pending touches (two statements at most); with `contact`, only if that
+    /// contact has some.
+    mutating func flush(before contact: UUID? = nil, on conn: PostgresConnection, logger: Logger) async throws {
+        if let contact, !pending.contains(contact) { return }
         try await LeadStore.touch(leadTouches, on: conn, logger: logger)
         try await ConversationStore.extend(conversationTouches, on: conn, logger: logger)
         leadTouches.removeAll()
         conversationTouches.removeAll()
+        pending.removeAll()
     }
 }
