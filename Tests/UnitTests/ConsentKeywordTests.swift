@@ -8,7 +8,10 @@ import WireModels
 @Suite struct ConsentKeywordTests {
     let keywords = ConsentKeywords()
 
-    @Test(arguments: ["STOP", "stop", " Stop! ", "Parar", "sair.", "BAJA", "arrêt", "Arret", "STOPP", "dar  de baja"])
+    @Test(arguments: [
+        "STOP", "stop", " Stop! ", "Parar", "sair.", "BAJA", "arrêt", "Arret", "STOPP", "dar  de baja", "arre\u{301}t",
+        "Stop Promotions!",
+    ])
     func optOutKeywords(text: String) {
         guard case .optOut = keywords.match(text) else {
             Issue.record("\(text) should opt out")

@@ -108,9 +108,12 @@ public enum ContactStore {
         _ identities: [ContactIdentity], fromCustomer: Bool, on conn: PostgresConnection, logger: Logger
     ) async throws -> [MatchedContact] {
         var byKey: [String: (key: ContactMatchKey, waId: String, identity: ContactIdentity)] = [:]
+        // One parse per distinct number: a batch carries many messages from each customer.
+        var keyOf: [String: ContactMatchKey] = [:]
         for identity in identities {
             guard let waId = identity.waId else { continue }
-            let key = ContactMatchKey(waId: waId)
+            let key = keyOf[waId] ?? ContactMatchKey(waId: waId)
+            keyOf[waId] = key
             let previous = byKey[key.key]?.identity
             var merged = identity
             // One row per key (ON CONFLICT DO UPDATE may not touch a row twice): the latest wins.
@@ -129,7 +132,7 @@ public enum ContactStore {
         var out: [MatchedContact] = []
         for identity in identities {
             if let waId = identity.waId {
-                guard let match = results[ContactMatchKey(waId: waId).key] else {
+                guard let match = results[(keyOf[waId] ?? ContactMatchKey(waId: waId)).key] else {
                     throw StorageError.invalid("contact upsert returned no row for a wa_id")
                 }
                 out.append(match)

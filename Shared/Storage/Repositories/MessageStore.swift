@@ -76,7 +76,7 @@ public enum MessageStore {
     ) async throws -> Set<String> {
         guard !messages.isEmpty else { return [] }
         let encoder = JSONCoding.encoder()
-        let contents = try messages.map { String(decoding: try encoder.encode($0.content), as: UTF8.self) }
+        let contents = messages.map(\.content.jsonText)
         let details = try messages.map { String(decoding: try encoder.encode($0.details), as: UTF8.self) }
         let rows = try await conn.query(
             """

@@ -22,14 +22,23 @@ public struct ConsentKeywords: Sendable {
 
     let optOut: Set<String>
     let optIn: Set<String>
+    /// The most letters and digits a keyword has: a text with more is none (folding and upper
+    /// casing never remove letters), decided without the costly folding of every message.
+    let maxLetters: Int
 
     public init(optOut: [String] = defaultOptOut, optIn: [String] = defaultOptIn) {
         self.optOut = Set(optOut.map(Self.normalized).filter { !$0.isEmpty })
         self.optIn = Set(optIn.map(Self.normalized).filter { !$0.isEmpty })
+        maxLetters = self.optOut.union(self.optIn).map(Self.letters).max() ?? 0
+    }
+
+    static func letters(_ s: String) -> Int {
+        // Characters, not scalars: a decomposed "é" is one letter before folding and after.
+        s.reduce(0) { $0 + ($1.isLetter || $1.isNumber ? 1 : 0) }
     }
 
     public func match(_ text: String?) -> Match? {
-        guard let text, text.count <= 40 else { return nil }
+        guard let text, text.utf8.count <= 160, text.count <= 40, Self.letters(text) <= maxLetters else { return nil }
         let word = Self.normalized(text)
         if optOut.contains(word) { return .optOut(word) }
         if optIn.contains(word) { return .optIn(word) }
