@@ -59,33 +59,18 @@ public struct DeliveryFailure: Sendable, Equatable {
 /// consumer group of its own (`crm-matcher-failures`): the reporter's status writes and the
 /// first-response tracking never wait for rules, nor rules for them.
 public struct FailureWorkflowHandler: RecordBatchHandler {
-    let context: WorkerContext
-    let engine: WorkflowEngine
-    let publisher: ActivityPublisher
-    let sends: WorkflowSendPublisher
+    let topics: Topics
+    let run: WorkflowTriggerRun
 
     public init(context: WorkerContext, settings: AutomationSettings) {
-        self.context = context
-        engine = WorkflowEngine(settings: settings)
-        publisher = ActivityPublisher(context: context)
-        sends = WorkflowSendPublisher(context: context)
+        topics = context.config.topics
+        run = WorkflowTriggerRun(context: context, settings: settings)
     }
 
     public func handle(_ records: [KafkaRecord]) async throws {
-        let failures = try records.compactMap { try DeliveryFailure.from($0, topics: context.config.topics) }
+        let failures = try records.compactMap { try DeliveryFailure.from($0, topics: topics) }
         guard !failures.isEmpty else { return }
-        let logger = context.logger
-        let outbox = try await context.postgres.withTransaction(logger: logger) { conn in
-            var outbox = ActivityOutbox(conn: conn, logger: logger)
-            try await engine.runFailures(failures, outbox: &outbox)
-            return outbox.ids
-        }
-        try await publisher.publish(ids: outbox)
-        do {
-            try await sends.publish()
-        } catch {
-            logger.warning("workflow sends not published yet", metadata: ["error": "\(error)"])
-        }
+        try await run { engine, outbox in try await engine.runFailures(failures, outbox: &outbox) }
     }
 }
 

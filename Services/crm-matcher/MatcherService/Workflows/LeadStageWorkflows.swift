@@ -11,34 +11,17 @@ import WireModels
 /// start rules. Changes made by a rule itself (`data.rule_id`) trigger nothing: two rules
 /// moving a lead back and forth would otherwise loop.
 public struct LeadStageWorkflowHandler: RecordBatchHandler {
-    let context: WorkerContext
-    let engine: WorkflowEngine
-    let publisher: ActivityPublisher
-    let sends: WorkflowSendPublisher
+    let run: WorkflowTriggerRun
 
     public init(context: WorkerContext, settings: AutomationSettings) {
-        self.context = context
-        engine = WorkflowEngine(settings: settings)
-        publisher = ActivityPublisher(context: context)
-        sends = WorkflowSendPublisher(context: context)
+        run = WorkflowTriggerRun(context: context, settings: settings)
     }
 
     public func handle(_ records: [KafkaRecord]) async throws {
         let changes = try records.map { try EventEnvelope<CRMActivity>.decode($0.value).payload }
             .filter { $0.kind == "lead.stage_changed" }
         guard !changes.isEmpty else { return }
-        let logger = context.logger
-        let outbox = try await context.postgres.withTransaction(logger: logger) { conn in
-            var outbox = ActivityOutbox(conn: conn, logger: logger)
-            try await engine.runStageChanges(changes, outbox: &outbox)
-            return outbox.ids
-        }
-        try await publisher.publish(ids: outbox)
-        do {
-            try await sends.publish()
-        } catch {
-            logger.warning("workflow sends not published yet", metadata: ["error": "\(error)"])
-        }
+        try await run { engine, outbox in try await engine.runStageChanges(changes, outbox: &outbox) }
     }
 }
 

@@ -1,0 +1,39 @@
+import Logging
+import PostgresNIO
+import ServiceKit
+import Storage
+
+/// What a consumer of trigger events (stage changes, failures) does with a batch: run the
+/// rules in one transaction, then publish the activity and the template sends they queued.
+struct WorkflowTriggerRun: Sendable {
+    let context: WorkerContext
+    let engine: WorkflowEngine
+    let publisher: ActivityPublisher
+    let sends: WorkflowSendPublisher
+
+    init(context: WorkerContext, settings: AutomationSettings) {
+        self.context = context
+        engine = WorkflowEngine(settings: settings)
+        publisher = ActivityPublisher(context: context)
+        sends = WorkflowSendPublisher(context: context)
+    }
+
+    func callAsFunction(
+        _ rules: @Sendable (WorkflowEngine, inout ActivityOutbox) async throws -> Void
+    ) async throws {
+        let logger = context.logger
+        let engine = engine
+        let outbox = try await context.postgres.withTransaction(logger: logger) { conn in
+            var outbox = ActivityOutbox(conn: conn, logger: logger)
+            try await rules(engine, &outbox)
+            return outbox.ids
+        }
+        try await publisher.publish(ids: outbox)
+        do {
+            try await sends.publish()
+        } catch {
+            // Committed already: the scheduler's relay publishes them once the broker is back.
+            logger.warning("workflow sends not published yet", metadata: ["error": "\(error)"])
+        }
+    }
+}
