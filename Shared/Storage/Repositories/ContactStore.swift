@@ -166,7 +166,32 @@ public enum ContactStore {
             """, logger: logger)
     }
 
+    /// ON CONFLICT settles races on `match_key` only. Two workers inserting the same new number
+    /// can also collide first on another unique column (`phone`, `wa_id`): the loser gets a
+    /// unique violation once the winner commits. Inside a savepoint, the statement is simply run
+    /// again; then it finds the winner's row by its match key.
     static func upsertByKey(
+        _ rows: [(key: ContactMatchKey, waId: String, identity: ContactIdentity)], fromCustomer: Bool,
+        on conn: PostgresConnection, logger: Logger
+    ) async throws -> [String: MatchedContact] {
+        var attempt = 1
+        while true {
+            try await conn.query("SAVEPOINT contacts_upsert", logger: logger)
+            do {
+                let matched = try await upsertByKeyOnce(rows, fromCustomer: fromCustomer, on: conn, logger: logger)
+                try await conn.query("RELEASE SAVEPOINT contacts_upsert", logger: logger)
+                return matched
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" && attempt < 3 {
+                try await conn.query("ROLLBACK TO SAVEPOINT contacts_upsert", logger: logger)
+                logger.debug(
+                    "contact upsert lost a race on a unique column; again",
+                    metadata: ["constraint": "\(error.serverInfo?[.constraintName] ?? "-")", "attempt": "\(attempt)"])
+                attempt += 1
+            }
+        }
+    }
+
+    static func upsertByKeyOnce(
         _ rows: [(key: ContactMatchKey, waId: String, identity: ContactIdentity)], fromCustomer: Bool,
         on conn: PostgresConnection, logger: Logger
     ) async throws -> [String: MatchedContact] {

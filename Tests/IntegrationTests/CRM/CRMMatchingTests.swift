@@ -61,6 +61,37 @@ struct CRMMatchingTests {
         #expect(try await db.count("SELECT 1 FROM crm_activity WHERE kind = 'lead.opened'") == 1)
     }
 
+    /// The loser of a race on `phone` (not the ON CONFLICT key) gets a unique violation; the
+    /// upsert runs again from its savepoint and the batch goes through. The violation is
+    /// forced here, once, by a trigger counting with a sequence (a rollback does not undo it).
+    @Test func aUniqueViolationOnAnotherColumnIsRetriedFromTheSavepoint() async throws {
+        let db = try await F.migrated()
+        defer { db.close() }
+        for sql in [
+            "CREATE SEQUENCE test_upsert_attempts",
+            """
+            CREATE FUNCTION test_fail_first_upsert() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('test_upsert_attempts') = 1 THEN
+                    RAISE unique_violation USING MESSAGE = 'forced: duplicate key value violates "contacts_phone_key"';
+                END IF;
+                RETURN NEW;
+            END $$
+            """,
+            """
+            CREATE TRIGGER test_fail_first_upsert BEFORE INSERT ON contacts
+                FOR EACH ROW EXECUTE FUNCTION test_fail_first_upsert()
+            """,
+        ] {
+            try await db.client.query(PostgresQuery(unsafeSQL: sql))
+        }
+        try await F.process([F.message(from: "5511987650001", name: "Caio")], on: db.client)
+        #expect(try await db.count("SELECT 1 FROM contacts") == 1)
+        #expect(try await db.count("SELECT 1 FROM leads") == 1)
+        #expect(try await db.count("SELECT 1 FROM crm_activity WHERE kind = 'contact.created'") == 1)
+        #expect(try await F.string(db, "SELECT last_value::text FROM test_upsert_attempts") == "2")
+    }
+
     @Test func userChangedNumberMovesTheContactAndKeepsItsHistory() async throws {
         let db = try await F.migrated()
         defer { db.close() }
