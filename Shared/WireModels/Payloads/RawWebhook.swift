@@ -58,7 +58,7 @@ extension RawWebhook {
 /// JSON string literal writing for UTF-8 text (quotes, backslashes and control characters
 /// escaped; everything else, including non-ASCII, copied as is).
 public enum JSONString {
-    public static func append(_ text: [UInt8], to out: inout [UInt8]) {
+    public static func append<Text: Sequence<UInt8>>(_ text: Text, to out: inout [UInt8]) {
         let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
         for c in text {
