@@ -132,7 +132,7 @@ public enum ContactStore {
         var out: [MatchedContact] = []
         for identity in identities {
             if let waId = identity.waId {
-                guard let match = results[(keyOf[waId] ?? ContactMatchKey(waId: waId)).key] else {
+                guard let key = keyOf[waId], let match = results[key.key] else {
                     throw StorageError.invalid("contact upsert returned no row for a wa_id")
                 }
                 out.append(match)

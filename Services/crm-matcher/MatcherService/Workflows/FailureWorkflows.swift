@@ -122,14 +122,11 @@ struct FailureTargets {
     var byWamid: [String: Target] = [:]
     var byRequest: [String: Target] = [:]
     var byWaId: [String: UUID] = [:]
-    var requestWaId: [String: String] = [:]
 
     func of(_ f: DeliveryFailure) -> Target? {
         if let wamid = f.wamid, let t = byWamid[wamid] { return t }
         if let id = f.requestId, let t = byRequest[id] { return t }
-        guard let waId = f.waId ?? f.requestId.flatMap({ requestWaId[$0] }), let contact = byWaId[waId] else {
-            return nil
-        }
+        guard let waId = f.waId, let contact = byWaId[waId] else { return nil }
         let byRule = f.requestId?.hasPrefix("workflow:") == true
         return Target(contactId: contact, phoneNumberId: f.phoneNumberId, campaign: false, byRule: byRule)
     }
@@ -154,28 +151,22 @@ struct FailureTargets {
             }
         }
         let requests = failures.compactMap(\.requestId)
-        var phones: [String] = failures.filter { $0.wamid.map { out.byWamid[$0] == nil } ?? true }.compactMap(\.waId)
+        var found: [(id: String, waId: String, number: String?, campaign: Bool)] = []
         if !requests.isEmpty {
             let rows = try await conn.query(
                 """
                 SELECT request_id, to_wa_id, phone_number_id, payload->>'campaign_id' IS NOT NULL
                 FROM send_requests WHERE request_id = ANY(\(requests)::text[])
                 """, logger: logger)
-            var found: [(String, String, String?, Bool)] = []
             for try await row in rows.decode((String, String, String?, Bool).self) { found.append(row) }
-            for (id, waId, _, _) in found {
-                out.requestWaId[id] = waId
-                phones.append(waId)
-            }
-            let contacts = try await contactIds(waIds: phones, on: conn, logger: logger)
-            for (id, waId, number, campaign) in found {
-                guard let contact = contacts[waId] else { continue }
-                out.byRequest[id] = Target(
-                    contactId: contact, phoneNumberId: number, campaign: campaign, byRule: id.hasPrefix("workflow:"))
-            }
-            out.byWaId = contacts
-        } else {
-            out.byWaId = try await contactIds(waIds: phones, on: conn, logger: logger)
+        }
+        let unnamed = failures.filter { $0.wamid.map { out.byWamid[$0] == nil } ?? true }.compactMap(\.waId)
+        out.byWaId = try await contactIds(waIds: unnamed + found.map(\.waId), on: conn, logger: logger)
+        for request in found {
+            guard let contact = out.byWaId[request.waId] else { continue }
+            out.byRequest[request.id] = Target(
+                contactId: contact, phoneNumberId: request.number, campaign: request.campaign,
+                byRule: request.id.hasPrefix("workflow:"))
         }
         return out
     }

@@ -7,24 +7,6 @@ import WireModels
 /// published (`ActivityPublisher`), and a relay publishes whatever a crash left unpublished.
 /// The event id (`kind:entity_id:version`) is unique: writing a change twice adds nothing.
 public enum ActivityStore {
-    /// Records one activity; returns its outbox id, nil when that event id was already recorded.
-    @discardableResult
-    public static func add(_ activity: CRMActivity, on conn: PostgresConnection, logger: Logger) async throws -> Int64?
-    {
-        let data = try activity.data.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) }
-        let rows = try await conn.query(
-            """
-            INSERT INTO crm_activity (event_id, kind, entity, entity_id, contact_id, version, at, actor, data)
-            VALUES (\(activity.eventId), \(activity.kind), \(activity.entity), \(activity.entityId),
-                    \(activity.contactId.flatMap(UUID.init(uuidString:))), \(activity.version), \(activity.at),
-                    \(activity.actor), \(data)::jsonb)
-            ON CONFLICT (event_id) DO NOTHING
-            RETURNING id
-            """, logger: logger)
-        for try await id in rows.decode(Int64.self) { return id }
-        return nil
-    }
-
     /// Records several activities in one statement; returns the outbox ids of those not
     /// recorded before, in the order given.
     public static func addMany(_ activities: [CRMActivity], on conn: PostgresConnection, logger: Logger) async throws
@@ -150,8 +132,8 @@ public struct ActivityOutbox {
             at: at, actor: actor, data: data)
         if buffered {
             pending.append(activity)
-        } else if let rowId = try await ActivityStore.add(activity, on: conn, logger: logger) {
-            ids.append(rowId)
+        } else {
+            ids += try await ActivityStore.addMany([activity], on: conn, logger: logger)
         }
     }
 

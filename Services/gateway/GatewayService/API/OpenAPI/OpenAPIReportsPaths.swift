@@ -5,10 +5,11 @@ import WireModels
 /// `Accept: text/csv`.
 extension OpenAPIPaths {
     static var reports: [APIOperation] {
+        let format = OA.query(
+            "format", OA.enumeration(["json", "csv"]), "csv: RFC 4180 text (or send Accept: text/csv)")
         let range = [
             OA.query("since", OA.dateTime, "start of the range (inclusive); default until − 30 days"),
-            OA.query("until", OA.dateTime, "end of the range (exclusive); default now"),
-            OA.query("format", OA.enumeration(["json", "csv"]), "csv: RFC 4180 text (or send Accept: text/csv)"),
+            OA.query("until", OA.dateTime, "end of the range (exclusive); default now"), format,
         ]
         let forbidden = OA.errorResponse("agents may not read reports")
         /// A report of a range has `since`/`until`; one of a moment (`asOf`) has `as_of`.
@@ -81,8 +82,7 @@ extension OpenAPIPaths {
                     OA.query(
                         "group_by", OA.enumeration(TaskPastDueGrouping.allCases.map(\.rawValue)),
                         "default owner; task lists every past-due task"),
-                    OA.query(
-                        "format", OA.enumeration(["json", "csv"]), "csv: RFC 4180 text (or send Accept: text/csv)"),
+                    format,
                 ],
                 responses: [
                     "200": answer(
