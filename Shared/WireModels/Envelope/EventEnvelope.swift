@@ -39,7 +39,7 @@ public struct EventEnvelope<Payload: Codable & Sendable>: Codable, Sendable {
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> EventEnvelope<Payload> {
-        try JSONCoding.decoder().decode(EventEnvelope<Payload>.self, from: Data(bytes))
+        try JSONValueDecoder.decode(EventEnvelope<Payload>.self, from: bytes)
     }
 }
 
