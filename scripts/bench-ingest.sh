@@ -5,14 +5,16 @@
 # on 19292), a release build of gateway, normalizer and crm-matcher, then runs
 # `crm-bench ingest` from a separate process and prints its figures: webhooks and
 # events per second end to end, gateway ack latency p50/p99/p999, end-to-end
-# latency p50/p99 (POST sent → message row committed) and peak RSS per service.
+# latency p50/p99 (POST sent → message row committed), peak RSS and CPU per service,
+# PostgreSQL's and the load generator's CPU, and the machine's busy and steal time.
 #
 # Knobs (environment): BENCH_RATE (webhooks/s, default 500), BENCH_MESSAGES
 # (messages per webhook, 10), BENCH_DURATION (s, 60), BENCH_CUSTOMERS (5000),
 # BENCH_PARTITIONS (topic partitions, 6), BENCH_BATCH (consumer batch, 1000).
 # A second run for the gateway-ack target: BENCH_RATE=2000 BENCH_MESSAGES=1.
 # BENCH_PIPELINE=0 starts the gateway alone (ack latency without the workers
-# competing for the same two cores).
+# competing for the same two cores). BENCH_SAMPLES=FILE writes every request's
+# send time, ack latency and status as CSV (to see when the slow ones happen).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -75,4 +77,4 @@ log "load: ${BENCH_RATE:-500} webhooks/s × ${BENCH_MESSAGES:-10} messages for $
   --gateway "http://127.0.0.1:$GATEWAY_PORT" --secret "$WHATSAPP_APP_SECRET" \
   --rate "${BENCH_RATE:-500}" --messages "${BENCH_MESSAGES:-10}" --duration "${BENCH_DURATION:-60}" \
   --customers "${BENCH_CUSTOMERS:-5000}" --database-url "$DATABASE_URL" --drain-timeout "$DRAIN" \
-  --pids "${pids%,}"
+  --pids "${pids%,}" ${BENCH_SAMPLES:+--samples-file "$BENCH_SAMPLES"}

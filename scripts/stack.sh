@@ -11,6 +11,8 @@
 # Ports can be overridden with CRM_PG_PORT / CRM_KAFKA_PORT. `start` writes
 # <state>/stack.env (KAFKA_BROKERS, DATABASE_URL, LD_LIBRARY_PATH); `env`
 # prints it. `stop` stops only what `start` started (pid files, pg_ctl).
+# PG_EXTRA_OPTS adds server options at start, e.g. to profile a benchmark:
+#   PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements" make bench-ingest
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -141,7 +143,7 @@ pg_start() {
     log "starting PostgreSQL ($PROFILE) on 127.0.0.1:$PG_PORT"
     PG_STARTED_HERE=1
     as_pg "$PG_BIN/pg_ctl" start -D "$PGDATA" -l "$PG_LOG" -w -t 30 \
-      -o "-c port=$PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='$PG_SOCK'" >/dev/null ||
+      -o "-c port=$PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='$PG_SOCK' ${PG_EXTRA_OPTS:-}" >/dev/null ||
       { tail -n 30 "$PG_LOG" >&2 || true; die "PostgreSQL did not start (log: $PG_LOG)"; }
   fi
 

@@ -22,6 +22,8 @@ public struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Seconds to wait for the pipeline to store everything after the load.") var drainTimeout = 120
         @Option(help: "Processes to report peak RSS for: name=pid,name=pid.") var pids = ""
         @Option(help: "Concurrent requests at most.") var maxInFlight = 64
+        @Option(help: "Write each request's send time (s after the start), ack latency (ms) and status as CSV here.")
+        var samplesFile: String?
 
         func run() async throws {
             var table: [String: Int32] = [:]
@@ -34,7 +36,7 @@ public struct BenchCommand: AsyncParsableCommand {
                     gatewayURL: gateway, appSecret: secret, rate: rate, duration: duration,
                     messagesPerWebhook: messages,
                     customers: customers, databaseURL: databaseURL, drainTimeout: drainTimeout, pids: table,
-                    maxInFlight: maxInFlight))
+                    maxInFlight: maxInFlight, samplesFile: samplesFile))
             print(try await bench.execute())
         }
     }

@@ -26,17 +26,27 @@ enum BenchFigures {
     }
 
     /// One row per service: peak RSS, and its CPU over the measured phase when there is one.
-    static func processLines(_ pids: [String: Int32], cpu: CPUMeter.Usage?) -> [String] {
+    /// postgres: its processes at the start of the load (the services' pooled backends), whose CPU
+    /// is reported as one sum; the load generator (this process) is reported too when `cpu` is.
+    static func processLines(_ pids: [String: Int32], cpu: CPUMeter.Usage?, postgres: [Int32] = []) -> [String] {
         var lines: [String] = []
+        func pad(_ name: String) -> String { name.padding(toLength: 13, withPad: " ", startingAt: 0) }
         for (name, pid) in pids.sorted(by: { $0.key < $1.key }) {
             let share = cpu?.processes[pid].map { ", CPU \(fmt($0 * 100)) % of one core" } ?? ""
-            lines.append(
-                "  \(name.padding(toLength: 13, withPad: " ", startingAt: 0)) peak RSS \(peakRSS(pid))\(share)")
+            lines.append("  \(pad(name)) peak RSS \(peakRSS(pid))\(share)")
+        }
+        if let cpu, !postgres.isEmpty {
+            let sum = postgres.compactMap { cpu.processes[$0] }.reduce(0, +)
+            lines.append("  \(pad("postgres")) CPU \(fmt(sum * 100)) % of one core (\(postgres.count) processes)")
+        }
+        if let cpu, let own = cpu.processes[getpid()] {
+            lines.append("  \(pad("load gen")) CPU \(fmt(own * 100)) % of one core (this process, sending)")
         }
         if let cpu {
             lines.append(
                 "  machine:      \(fmt(cpu.machineBusy * 100)) % of \(ProcessInfo.processInfo.activeProcessorCount)"
-                    + " cores busy over the phase (everything: broker, PostgreSQL, load generator too)")
+                    + " cores busy over the phase (everything: broker, PostgreSQL, load generator too)"
+                    + "; steal \(fmt(cpu.machineSteal * 100)) % (time the hypervisor gave to others)")
         }
         return lines
     }
@@ -49,16 +59,19 @@ struct CPUMeter {
         var processes: [Int32: Double]
         /// Share of all cores that were busy.
         var machineBusy: Double
+        /// Share of all cores' time a virtual machine's host ran something else instead.
+        var machineSteal: Double
     }
 
     let pids: [Int32]
-    let started: (ticks: [Int32: Double], busy: Double, total: Double, at: Date)
+    let started: (ticks: [Int32: Double], busy: Double, steal: Double, total: Double, at: Date)
 
     init(pids: [Int32]) {
         self.pids = pids
         let machine = Self.machine()
         started = (
-            Dictionary(uniqueKeysWithValues: pids.map { ($0, Self.ticks($0)) }), machine.busy, machine.total, Date()
+            Dictionary(uniqueKeysWithValues: pids.map { ($0, Self.ticks($0)) }), machine.busy, machine.steal,
+            machine.total, Date()
         )
     }
 
@@ -69,7 +82,18 @@ struct CPUMeter {
         var processes: [Int32: Double] = [:]
         for pid in pids { processes[pid] = (Self.ticks(pid) - (started.ticks[pid] ?? 0)) / hz / max(wall, 0.001) }
         let total = machine.total - started.total
-        return Usage(processes: processes, machineBusy: total > 0 ? (machine.busy - started.busy) / total : .nan)
+        return Usage(
+            processes: processes, machineBusy: total > 0 ? (machine.busy - started.busy) / total : .nan,
+            machineSteal: total > 0 ? (machine.steal - started.steal) / total : .nan)
+    }
+
+    /// Processes whose command name is `name` (e.g. PostgreSQL's postmaster and backends).
+    static func processes(named name: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) == name
+        }.sorted()
     }
 
     /// utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat).
@@ -83,14 +107,15 @@ struct CPUMeter {
         return user + system
     }
 
-    /// The machine's busy and total ticks (first line of /proc/stat; idle and iowait are not busy).
-    static func machine() -> (busy: Double, total: Double) {
+    /// The machine's busy, steal and total ticks (first line of /proc/stat: idle and iowait are
+    /// not busy; steal, the eighth value, is).
+    static func machine() -> (busy: Double, steal: Double, total: Double) {
         guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
             let line = stat.split(separator: "\n").first
-        else { return (0, 0) }
+        else { return (0, 0, 0) }
         let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
-        guard values.count >= 5 else { return (0, 0) }
+        guard values.count >= 5 else { return (0, 0, 0) }
         let total = values.reduce(0, +)
-        return (total - values[3] - values[4], total)
+        return (total - values[3] - values[4], values.count > 7 ? values[7] : 0, total)
     }
 }

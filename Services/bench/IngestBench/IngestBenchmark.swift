@@ -1,8 +1,8 @@
-import AsyncHTTPClient
 import Crypto
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import PostgresNIO
 import ServiceKit
 import Storage
@@ -22,10 +22,12 @@ public struct IngestBenchmark: Sendable {
         public var drainTimeout: Int
         public var pids: [String: Int32]
         public var maxInFlight: Int
+        public var samplesFile: String?
 
         public init(
             gatewayURL: String, appSecret: String, rate: Int, duration: Int, messagesPerWebhook: Int, customers: Int,
-            databaseURL: String, drainTimeout: Int, pids: [String: Int32], maxInFlight: Int
+            databaseURL: String, drainTimeout: Int, pids: [String: Int32], maxInFlight: Int,
+            samplesFile: String? = nil
         ) {
             self.gatewayURL = gatewayURL
             self.appSecret = appSecret
@@ -37,15 +39,11 @@ public struct IngestBenchmark: Sendable {
             self.drainTimeout = drainTimeout
             self.pids = pids
             self.maxInFlight = maxInFlight
+            self.samplesFile = samplesFile
         }
     }
 
-    struct Sample: Sendable {
-        var index: Int
-        var sentAt: Date
-        var ack: Duration
-        var status: Int
-    }
+    typealias Sample = WebhookPoster.Sample
 
     let settings: Settings
     let run = String(UUID().uuidString.prefix(8))
@@ -53,39 +51,40 @@ public struct IngestBenchmark: Sendable {
     public init(settings: Settings) { self.settings = settings }
 
     public func execute() async throws -> String {
-        var httpConfig = HTTPClient.Configuration()
-        httpConfig.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = settings.maxInFlight
-        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfig)
         let total = settings.rate * settings.duration
+        // Bodies are built and signed before the clock starts: the load generator shares the two
+        // cores with what it measures, so it should spend them on sending only.
+        let requests = (0..<total).map { prepare($0) }
+        let url = URLComponents(string: settings.gatewayURL)
+        let poster = try await WebhookPoster(
+            host: url?.host ?? "127.0.0.1", port: url?.port ?? 80, connections: settings.maxInFlight,
+            group: MultiThreadedEventLoopGroup.singleton)
+        var free = poster.freeConnections()
         let started = Date()
         let clock = ContinuousClock()
         let t0 = clock.now
-        var samples: [Sample] = []
-        samples.reserveCapacity(total)
         var behind = 0
-        let meter = CPUMeter(pids: Array(settings.pids.values))
+        let postgres = CPUMeter.processes(named: "postgres")
+        let meter = CPUMeter(pids: Array(settings.pids.values) + postgres + [getpid()])
 
-        try await withThrowingTaskGroup(of: Sample.self) { group in
-            var inFlight = 0
-            for i in 0..<total {
-                let due = t0 + .seconds(Double(i) / Double(settings.rate))
-                if clock.now < due {
-                    try await Task.sleep(until: due, clock: clock)
-                } else if clock.now - due > .milliseconds(50) {
-                    behind += 1
-                }
-                if inFlight >= settings.maxInFlight {
-                    if let s = try await group.next() { samples.append(s) }
-                    inFlight -= 1
-                }
-                let body = self.body(i)
-                group.addTask { try await self.post(body, index: i, http: http) }
-                inFlight += 1
+        for i in 0..<total {
+            let due = t0 + .seconds(Double(i) / Double(settings.rate))
+            if clock.now < due {
+                try await Task.sleep(until: due, clock: clock)
+            } else if clock.now - due > .milliseconds(50) {
+                behind += 1
             }
-            for try await s in group { samples.append(s) }
+            await poster.post(requests[i], index: i, free: &free)
         }
+        let samples = await poster.finish(expected: total)
         let sendSeconds = (clock.now - t0).seconds
-        try await http.shutdown()
+        if let path = settings.samplesFile {
+            var csv = "sent_s,ack_ms,status\n"
+            for s in samples.sorted(by: { $0.index < $1.index }) {
+                csv += "\(s.sentAt.timeIntervalSince(started)),\(s.ack.seconds * 1000),\(s.status)\n"
+            }
+            try csv.write(toFile: path, atomically: true, encoding: .utf8)
+        }
 
         // --drain-timeout 0: measure the gateway alone (no pipeline is running to drain).
         let (stored, drained, lastStored, e2e) =
@@ -94,7 +93,7 @@ public struct IngestBenchmark: Sendable {
         let cpu = meter.stop()
         return report(
             samples: samples, sendSeconds: sendSeconds, behind: behind, started: started, stored: stored,
-            drained: drained, lastStored: lastStored, e2e: e2e, cpu: cpu)
+            drained: drained, lastStored: lastStored, e2e: e2e, cpu: cpu, postgres: postgres)
     }
 
     func body(_ i: Int) -> [UInt8] {
@@ -111,23 +110,12 @@ public struct IngestBenchmark: Sendable {
         return Array(json.utf8)
     }
 
-    func post(_ body: [UInt8], index: Int, http: HTTPClient) async throws -> Sample {
+    /// One signed webhook request, ready to send.
+    func prepare(_ i: Int) -> WebhookPoster.Prepared {
+        let body = self.body(i)
         let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(settings.appSecret.utf8)))
-        var request = HTTPClientRequest(url: settings.gatewayURL + "/webhooks/whatsapp")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "X-Hub-Signature-256", value: "sha256=" + Array(mac).hexString)
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let sentAt = Date()
-        let start = ContinuousClock.now
-        do {
-            let response = try await http.execute(request, timeout: .seconds(30))
-            _ = try await response.body.collect(upTo: 1 << 16)
-            return Sample(
-                index: index, sentAt: sentAt, ack: ContinuousClock.now - start, status: Int(response.status.code))
-        } catch {
-            return Sample(index: index, sentAt: sentAt, ack: ContinuousClock.now - start, status: 0)
-        }
+        return WebhookPoster.prepare(
+            url: settings.gatewayURL + "/webhooks/whatsapp", body: body, signature: "sha256=" + Array(mac).hexString)
     }
 
     /// Waits until every message of this run is in `messages`, then reads when each was stored.
@@ -172,9 +160,20 @@ public struct IngestBenchmark: Sendable {
         }
     }
 
+    /// The ack p99 of each 5-second window of the load (by send time): where the tail sits.
+    func windowP99(_ samples: [Sample], started: Date) -> [Double] {
+        var windows: [[Double]] = []
+        for s in samples where s.status == 200 {
+            let w = max(0, Int(s.sentAt.timeIntervalSince(started) / 5))
+            while windows.count <= w { windows.append([]) }
+            windows[w].append(s.ack.seconds)
+        }
+        return windows.map { BenchFigures.percentile($0.sorted(), 0.99) }
+    }
+
     func report(
         samples: [Sample], sendSeconds: Double, behind: Int, started: Date, stored: Int, drained: Bool,
-        lastStored: Date?, e2e: [Double], cpu: CPUMeter.Usage
+        lastStored: Date?, e2e: [Double], cpu: CPUMeter.Usage, postgres: [Int32]
     ) -> String {
         let acks = samples.filter { $0.status == 200 }.map { $0.ack.seconds }.sorted()
         let failed = samples.count - acks.count
@@ -189,6 +188,9 @@ public struct IngestBenchmark: Sendable {
                 + (behind > 0 ? "; client fell >50 ms behind schedule \(behind)×" : ""),
             "  acknowledged: \(acks.count) × 200, \(failed) other",
             "  gateway ack:  p50 \(BenchFigures.ms(BenchFigures.percentile(acks, 0.50))) ms, p99 \(BenchFigures.ms(BenchFigures.percentile(acks, 0.99))) ms, p999 \(BenchFigures.ms(BenchFigures.percentile(acks, 0.999))) ms, max \(BenchFigures.ms(acks.last ?? .nan)) ms",
+            "  ack p99 by 5 s of load: "
+                + windowP99(samples, started: started).map { BenchFigures.ms($0) }.joined(separator: ", ")
+                + " ms",
         ]
         if pipeline {
             lines += [
@@ -200,7 +202,7 @@ public struct IngestBenchmark: Sendable {
             lines.append("  pipeline:     not running (gateway alone: acks only)")
         }
         lines.append("  load phase (until drained), per process:")
-        lines += BenchFigures.processLines(settings.pids, cpu: cpu)
+        lines += BenchFigures.processLines(settings.pids, cpu: cpu, postgres: postgres)
         return lines.joined(separator: "\n")
     }
 }
