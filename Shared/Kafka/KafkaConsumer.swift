@@ -86,12 +86,15 @@ public final class KafkaConsumer: Sendable {
     /// maxRecords. Returns [] on timeout, on cancellation and while `close` runs; throws
     /// `_DESTROY` once closed. Partition EOF and transient errors are logged, not thrown; fatal
     /// errors throw.
-    public func poll(maxRecords: Int, timeout: Duration) async throws -> [KafkaRecord] {
+    ///
+    /// linger: once a first record is in, keep collecting for up to this long (or until
+    /// `maxRecords`), so a trickle of records makes fewer, larger batches.
+    public func poll(maxRecords: Int, timeout: Duration, linger: Duration = .zero) async throws -> [KafkaRecord] {
         guard maxRecords > 0 else { return [] }
         let cancelled = CancellationFlag()
         return try await withTaskCancellationHandler {
             try await onConsumerThread { [self] in
-                try pollBlocking(maxRecords: maxRecords, timeout: timeout, cancelled: cancelled)
+                try pollBlocking(maxRecords: maxRecords, timeout: timeout, linger: linger, cancelled: cancelled)
             }
         } onCancel: {
             cancelled.set()
@@ -99,7 +102,9 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Waits in short slices so that cancellation and `close` are noticed quickly.
-    private func pollBlocking(maxRecords: Int, timeout: Duration, cancelled: CancellationFlag) throws -> [KafkaRecord] {
+    private func pollBlocking(
+        maxRecords: Int, timeout: Duration, linger: Duration, cancelled: CancellationFlag
+    ) throws -> [KafkaRecord] {
         let (closing, destroyed) = state.withLock { ($0.closing, $0.destroyed) }
         if destroyed { throw KafkaError.destroyed("Kafka consumer") }
         if closing { return [] }
@@ -116,6 +121,16 @@ public final class KafkaConsumer: Sendable {
                 take(message, into: &records)
             }
         } while records.isEmpty && clock.now < deadline && !cancelled.isSet && !state.withLock({ $0.closing })
+
+        if !records.isEmpty, linger > .zero {
+            let until = clock.now + linger
+            while records.count < maxRecords, clock.now < until, !cancelled.isSet, !state.withLock({ $0.closing }) {
+                let slice = min(until - clock.now, .milliseconds(100))
+                if let message = rd_kafka_consumer_poll(rk, KafkaConfig.milliseconds(slice)) {
+                    take(message, into: &records)
+                }
+            }
+        }
 
         // Whatever was fetched is returned even when cancelled: librdkafka's position already
         // moved past it, so dropping it here would lose it for this session.

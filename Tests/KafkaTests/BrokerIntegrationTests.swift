@@ -125,4 +125,41 @@ struct BrokerIntegrationTests {
         #expect(lags == [PartitionLag(topic: topic, partition: 0, highWatermark: 100, position: 100, lag: 0)])
         await third.close()
     }
+    /// CONSUMER_BATCH_LINGER_MS: a poll that got its first record keeps collecting what arrives
+    /// within the linger (up to maxRecords, which ends it early); without it, the first record
+    /// comes back alone.
+    @Test func aLingeringPollCollectsRecordsThatArriveAfterTheFirst() async throws {
+        let topic = try await createTopic(partitions: 1)
+        let consumer = try consumer(group: TestSupport.unique("g"), topic: topic)
+        try await TestSupport.waitForAssignment(consumer)
+        let clock = ContinuousClock()
+
+        func sendLater(_ values: [String]) -> Task<Void, any Error> {
+            Task {
+                try await Task.sleep(for: .milliseconds(300))
+                try await produce(values.map { OutgoingRecord(topic: topic, key: nil, value: Array($0.utf8)) })
+            }
+        }
+
+        try await produce([OutgoingRecord(topic: topic, key: nil, value: Array("a".utf8))])
+        var later = sendLater(["b", "c"])
+        let lingered = try await consumer.poll(maxRecords: 10, timeout: .seconds(10), linger: .seconds(4))
+        try await later.value
+        #expect(lingered.map(TestSupport.text) == ["a", "b", "c"])
+
+        later = sendLater(["e", "f"])
+        try await produce([OutgoingRecord(topic: topic, key: nil, value: Array("d".utf8))])
+        let started = clock.now
+        let capped = try await consumer.poll(maxRecords: 2, timeout: .seconds(10), linger: .seconds(8))
+        #expect(capped.map(TestSupport.text) == ["d", "e"])
+        #expect(clock.now - started < .seconds(6), "maxRecords ends the linger")
+        try await later.value
+        #expect(try await consumer.poll(maxRecords: 10, timeout: .seconds(5)).map(TestSupport.text) == ["f"])
+
+        later = sendLater(["h"])
+        try await produce([OutgoingRecord(topic: topic, key: nil, value: Array("g".utf8))])
+        #expect(try await consumer.poll(maxRecords: 10, timeout: .seconds(10)).map(TestSupport.text) == ["g"])
+        try await later.value
+        await consumer.close()
+    }
 }

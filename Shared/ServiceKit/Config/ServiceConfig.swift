@@ -18,6 +18,9 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
     /// Extra librdkafka properties (`k=v,k=v`), e.g. short group timeouts for the local broker.
     public var kafkaProperties: [String: String]
     public var consumerBatchSize: Int
+    /// Milliseconds a poll keeps collecting records after the first one: each batch costs a
+    /// transaction and a commit, so a steady trickle is cheaper in fewer, larger batches.
+    public var consumerBatchLingerMs: Int
     /// Partitions of one poll handled at once (`ConsumerLoop`).
     public var consumerConcurrency: Int
     public var whatsapp: WhatsAppConfig
@@ -48,6 +51,7 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
         topicReplication = Int16(try env.int("KAFKA_TOPIC_REPLICATION", default: 1))
         kafkaProperties = try Self.parseProperties(env["KAFKA_PROPERTIES"] ?? "")
         consumerBatchSize = try env.int("CONSUMER_BATCH_SIZE", default: 500)
+        consumerBatchLingerMs = try env.int("CONSUMER_BATCH_LINGER_MS", default: 0)
         consumerConcurrency = try env.int("CONSUMER_CONCURRENCY", default: 4)
         whatsapp = WhatsAppConfig(env: env)
         bootstrapToken = env["CRM_BOOTSTRAP_TOKEN"]

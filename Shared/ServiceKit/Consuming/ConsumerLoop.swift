@@ -24,6 +24,8 @@ public struct ConsumerLoop: Service {
     let deadLetters: DeadLetterSink
     let gate: StartupGate
     let batchSize: Int
+    /// How long a poll keeps collecting after its first record (`CONSUMER_BATCH_LINGER_MS`).
+    let batchLinger: Duration
     let concurrency: Int
     let policy: RetryPolicy
     let crashAfterCommit: Bool
@@ -33,7 +35,8 @@ public struct ConsumerLoop: Service {
     public init(
         stage: String, makeConsumer: @escaping @Sendable () throws -> KafkaConsumer, handler: any RecordBatchHandler,
         deadLetters: DeadLetterSink,
-        gate: StartupGate, batchSize: Int, concurrency: Int = 1, policy: RetryPolicy = RetryPolicy(),
+        gate: StartupGate, batchSize: Int, batchLinger: Duration = .zero, concurrency: Int = 1,
+        policy: RetryPolicy = RetryPolicy(),
         crashAfterCommit: Bool = false, logger: Logger
     ) {
         self.stage = stage
@@ -42,6 +45,7 @@ public struct ConsumerLoop: Service {
         self.deadLetters = deadLetters
         self.gate = gate
         self.batchSize = batchSize
+        self.batchLinger = batchLinger
         self.concurrency = max(1, concurrency)
         self.policy = policy
         self.crashAfterCommit = crashAfterCommit
@@ -58,7 +62,8 @@ public struct ConsumerLoop: Service {
         logger.info("consuming", metadata: ["stage": "\(stage)"])
         var lastLagReport = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let records = try await consumer.poll(maxRecords: batchSize, timeout: .milliseconds(250))
+            let records = try await consumer.poll(
+                maxRecords: batchSize, timeout: .milliseconds(250), linger: batchLinger)
             if !records.isEmpty {
                 let started = ContinuousClock.now
                 let (done, interrupted) = try await processByPartition(records)

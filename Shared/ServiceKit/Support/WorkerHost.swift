@@ -79,6 +79,7 @@ public enum WorkerHost {
                 deadLetters: DeadLetterSink(
                     stage: spec.stage, topics: config.topics, producer: producer, postgres: postgres, logger: logger),
                 gate: gate, batchSize: config.consumerBatchSize,
+                batchLinger: .milliseconds(config.consumerBatchLingerMs),
                 concurrency: spec.concurrency ?? config.consumerConcurrency,
                 crashAfterCommit: config.faultCrashAfterCommit, logger: logger)
         }
