@@ -28,6 +28,21 @@ struct StorageTests {
         #expect(try await MigrationRunner().run(on: db.client, logger: logger).isEmpty)
     }
 
+    /// Tables updated for every inbound message keep free space on their pages (0013), so
+    /// those updates can stay on the page without touching the indexes.
+    @Test func tablesUpdatedPerMessageLeaveRoomOnTheirPages() async throws {
+        let db = try await migrated()
+        defer { db.close() }
+        let tuned = try await db.count(
+            """
+            SELECT 1 FROM pg_class
+            WHERE relname IN ('contacts', 'leads', 'conversations', 'webhook_raw')
+              AND EXISTS (SELECT 1 FROM unnest(reloptions) o
+                          WHERE o LIKE 'fillfactor=%' AND split_part(o, '=', 2)::int BETWEEN 50 AND 90)
+            """)
+        #expect(tuned == 4)
+    }
+
     func migrated() async throws -> TestDatabase {
         let db = try await TestDatabase(env: try TestEnvironment.require())
         try await MigrationRunner().run(on: db.client, logger: logger)
