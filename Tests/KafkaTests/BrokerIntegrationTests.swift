@@ -125,6 +125,7 @@ struct BrokerIntegrationTests {
         #expect(lags == [PartitionLag(topic: topic, partition: 0, highWatermark: 100, position: 100, lag: 0)])
         await third.close()
     }
+
     /// CONSUMER_BATCH_LINGER_MS: a poll that got its first record keeps collecting what arrives
     /// within the linger (up to maxRecords, which ends it early); without it, the first record
     /// comes back alone.
@@ -134,9 +135,9 @@ struct BrokerIntegrationTests {
         try await TestSupport.waitForAssignment(consumer)
         let clock = ContinuousClock()
 
-        func sendLater(_ values: [String]) -> Task<Void, any Error> {
+        func sendLater(_ values: [String], after delay: Duration = .milliseconds(300)) -> Task<Void, any Error> {
             Task {
-                try await Task.sleep(for: .milliseconds(300))
+                try await Task.sleep(for: delay)
                 try await produce(values.map { OutgoingRecord(topic: topic, key: nil, value: Array($0.utf8)) })
             }
         }
@@ -147,8 +148,8 @@ struct BrokerIntegrationTests {
         try await later.value
         #expect(lingered.map(TestSupport.text) == ["a", "b", "c"])
 
-        later = sendLater(["e", "f"])
         try await produce([OutgoingRecord(topic: topic, key: nil, value: Array("d".utf8))])
+        later = sendLater(["e", "f"])
         let started = clock.now
         let capped = try await consumer.poll(maxRecords: 2, timeout: .seconds(10), linger: .seconds(8))
         #expect(capped.map(TestSupport.text) == ["d", "e"])
@@ -156,8 +157,10 @@ struct BrokerIntegrationTests {
         try await later.value
         #expect(try await consumer.poll(maxRecords: 10, timeout: .seconds(5)).map(TestSupport.text) == ["f"])
 
-        later = sendLater(["h"])
         try await produce([OutgoingRecord(topic: topic, key: nil, value: Array("g".utf8))])
+        // Later than a fetch can be held (fetch.wait.max.ms, 500 ms by default), so "h" cannot
+        // come in the same fetch response as "g".
+        later = sendLater(["h"], after: .seconds(2))
         #expect(try await consumer.poll(maxRecords: 10, timeout: .seconds(10)).map(TestSupport.text) == ["g"])
         try await later.value
         await consumer.close()

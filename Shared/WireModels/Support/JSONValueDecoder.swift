@@ -126,30 +126,17 @@ private struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
         Float(try ValueDecoder.double(member(key), path(key)))
     }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try ValueDecoder.integer(member(key), path(key)) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try ValueDecoder.integer(member(key), path(key)) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
-        try ValueDecoder.integer(member(key), path(key))
-    }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
-        try ValueDecoder.integer(member(key), path(key))
-    }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
-        try ValueDecoder.integer(member(key), path(key))
-    }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try ValueDecoder.integer(member(key), path(key)) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
-        try ValueDecoder.integer(member(key), path(key))
-    }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
-        try ValueDecoder.integer(member(key), path(key))
-    }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
-        try ValueDecoder.integer(member(key), path(key))
-    }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
-        try ValueDecoder.integer(member(key), path(key))
-    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try integer(key) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try integer(key) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try integer(key) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try integer(key) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try integer(key) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try integer(key) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try integer(key) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try integer(key) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try integer(key) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try integer(key) }
+    func integer<I: FixedWidthInteger>(_ key: Key) throws -> I { try ValueDecoder.integer(member(key), path(key)) }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         try ValueDecoder.unbox(member(key), as: type, path: path(key))
     }
