@@ -128,7 +128,7 @@ let package = Package(
                 name: "UnitTests",
                 dependencies: [
                     "WireModels", "Kafka", "Storage", "ServiceKit", "GatewayService", "NormalizerService",
-                    "MatcherService", "ReporterService", "SenderService", "SimulatorService", "Outbound",
+                    "MatcherService", "ReporterService", "SenderService", "SimulatorService", "Outbound", "IngestBench",
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                 ],
                 path: "Tests/UnitTests", swiftSettings: swiftSettings),

@@ -4,7 +4,8 @@
 # Starts a fresh `bench` stack (PostgreSQL with durable defaults on 54349, broker
 # on 19292), a release build of gateway, normalizer and crm-matcher, then runs
 # `crm-bench ingest` from a separate process and prints its figures: webhooks and
-# events per second end to end, gateway ack latency p50/p99/p999, end-to-end
+# events per second end to end, gateway ack latency p50/p99/p999 (client side, and
+# the gateway's own histogram from its /metrics), end-to-end
 # latency p50/p99 (POST sent → message row committed), peak RSS and CPU per service,
 # PostgreSQL's and the load generator's CPU, and the machine's busy and steal time.
 #

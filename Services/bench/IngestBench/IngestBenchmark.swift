@@ -78,6 +78,7 @@ public struct IngestBenchmark: Sendable {
         }
         let samples = await poster.finish(expected: total)
         let sendSeconds = (clock.now - t0).seconds
+        let gatewayView = try? await GatewayAckHistogram.read(gatewayURL: settings.gatewayURL)
         if let path = settings.samplesFile {
             var csv = "sent_s,ack_ms,status\n"
             for s in samples.sorted(by: { $0.index < $1.index }) {
@@ -93,7 +94,8 @@ public struct IngestBenchmark: Sendable {
         let cpu = meter.stop()
         return report(
             samples: samples, sendSeconds: sendSeconds, behind: behind, started: started, stored: stored,
-            drained: drained, lastStored: lastStored, e2e: e2e, cpu: cpu, postgres: postgres)
+            drained: drained, lastStored: lastStored, e2e: e2e, cpu: cpu, postgres: postgres,
+            gatewayView: gatewayView)
     }
 
     func body(_ i: Int) -> [UInt8] {
@@ -173,7 +175,8 @@ public struct IngestBenchmark: Sendable {
 
     func report(
         samples: [Sample], sendSeconds: Double, behind: Int, started: Date, stored: Int, drained: Bool,
-        lastStored: Date?, e2e: [Double], cpu: CPUMeter.Usage, postgres: [Int32]
+        lastStored: Date?, e2e: [Double], cpu: CPUMeter.Usage, postgres: [Int32],
+        gatewayView: GatewayAckHistogram? = nil
     ) -> String {
         let acks = samples.filter { $0.status == 200 }.map { $0.ack.seconds }.sorted()
         let failed = samples.count - acks.count
@@ -191,6 +194,7 @@ public struct IngestBenchmark: Sendable {
             "  ack p99 by 5 s of load: "
                 + windowP99(samples, started: started).map { BenchFigures.ms($0) }.joined(separator: ", ")
                 + " ms",
+            gatewayView?.line ?? "  gateway's own histogram: could not read \(settings.gatewayURL)/metrics",
         ]
         if pipeline {
             lines += [
