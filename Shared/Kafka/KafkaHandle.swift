@@ -49,6 +49,7 @@ enum KafkaConfig {
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())
         rd_kafka_conf_set_log_cb(conf, librdkafkaLog)
         rd_kafka_conf_set_error_cb(conf, librdkafkaError)
+        rd_kafka_conf_set_stats_cb(conf, librdkafkaStatistics)
         return conf
     }
 
