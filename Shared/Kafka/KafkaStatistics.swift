@@ -16,19 +16,6 @@ public struct BrokerLatency: Sendable, Equatable {
     public var queueP50Ms: Double
     public var queueP99Ms: Double
 
-    public init(
-        client: String, broker: String, requests: Int, rttP50Ms: Double, rttP99Ms: Double, queueP50Ms: Double,
-        queueP99Ms: Double
-    ) {
-        self.client = client
-        self.broker = broker
-        self.requests = requests
-        self.rttP50Ms = rttP50Ms
-        self.rttP99Ms = rttP99Ms
-        self.queueP50Ms = queueP50Ms
-        self.queueP99Ms = queueP99Ms
-    }
-
     /// The brokers of one statistics document (bootstrap and internal entries are skipped).
     public static func parse(_ json: [UInt8]) -> [BrokerLatency] {
         guard let root = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],

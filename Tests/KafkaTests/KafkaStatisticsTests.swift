@@ -15,14 +15,13 @@ struct KafkaStatisticsTests {
          "topics":{}}
         """#
 
-    @Test func eachBrokerGivesItsRoundTripAndQueueLatencyInMilliseconds() {
+    @Test func eachBrokerGivesItsRoundTripAndQueueLatencyInMilliseconds() throws {
         let brokers = BrokerLatency.parse(Array(Self.sample.utf8))
-        #expect(
-            brokers == [
-                BrokerLatency(
-                    client: "gateway", broker: "127.0.0.1:19292/111", requests: 4407, rttP50Ms: 1.519,
-                    rttP99Ms: 38.143, queueP50Ms: 2.3, queueP99Ms: 37.375)
-            ])
+        #expect(brokers.map(\.broker) == ["127.0.0.1:19292/111"])
+        let broker = try #require(brokers.first)
+        #expect(broker.client == "gateway" && broker.requests == 4407)
+        #expect([broker.rttP50Ms, broker.rttP99Ms] == [1.519, 38.143])
+        #expect([broker.queueP50Ms, broker.queueP99Ms] == [2.3, 37.375])
         #expect(BrokerLatency.parse(Array("not json".utf8)).isEmpty)
     }
 }

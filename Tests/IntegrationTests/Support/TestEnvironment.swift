@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// What `make test` provides: the real broker, the real PostgreSQL and the built binaries.
@@ -35,22 +36,38 @@ struct MissingEnvironment: Error {
     let key: String
 }
 
-/// A TCP port nobody listens on right now (bind to port 0, read what the kernel chose).
+/// A TCP port for a service a test starts, nobody listening on it now. Taken below the kernel's
+/// ephemeral range: a port the kernel chose for `bind(0)` is back in that range once the probe
+/// socket closes, and an outgoing connection (PostgreSQL, the broker, HTTP) could take it before
+/// the service binds it (seen in CI as a worker's admin port "Address already in use"). A
+/// counter keeps this process's picks distinct; a port that is busy is skipped.
 func freePort() -> Int {
+    let (low, _) = ephemeralPortRange()
+    let first = max(1024, low - 10_000)
+    while true {
+        let port = first + (portCounter.wrappingAdd(1, ordering: .relaxed).newValue % (low - first))
+        if canBind(port) { return port }
+    }
+}
+
+private let portCounter = Atomic<Int>(Int(getpid() % 1000) * 7)
+
+private func ephemeralPortRange() -> (Int, Int) {
+    let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+    let parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+    return parts.count == 2 && parts[0] > 11_024 ? (parts[0], parts[1]) : (32_768, 60_999)
+}
+
+private func canBind(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = 0
-    _ = withUnsafePointer(to: &addr) {
+    addr.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-    }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    } == 0
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
