@@ -112,7 +112,10 @@ public final class KafkaConsumer: Sendable {
 
         let rk = handle.pointer
         let clock = ContinuousClock()
-        let deadline = clock.now + timeout
+        // Until the first record the deadline is `timeout`; from then on it is `linger` later
+        // (no linger: the drain below takes what is already fetched).
+        var deadline = clock.now + timeout
+        var lingering = false
         var records: [KafkaRecord] = []
         records.reserveCapacity(min(maxRecords, 1024))
         repeat {
@@ -120,17 +123,13 @@ public final class KafkaConsumer: Sendable {
             if let message = rd_kafka_consumer_poll(rk, KafkaConfig.milliseconds(slice)) {
                 take(message, into: &records)
             }
-        } while records.isEmpty && clock.now < deadline && !cancelled.isSet && !state.withLock({ $0.closing })
-
-        if !records.isEmpty, linger > .zero {
-            let until = clock.now + linger
-            while records.count < maxRecords, clock.now < until, !cancelled.isSet, !state.withLock({ $0.closing }) {
-                let slice = min(until - clock.now, .milliseconds(100))
-                if let message = rd_kafka_consumer_poll(rk, KafkaConfig.milliseconds(slice)) {
-                    take(message, into: &records)
-                }
+            if !lingering, !records.isEmpty {
+                guard linger > .zero else { break }
+                lingering = true
+                deadline = clock.now + linger
             }
-        }
+        } while records.count < maxRecords && clock.now < deadline && !cancelled.isSet
+            && !state.withLock({ $0.closing })
 
         // Whatever was fetched is returned even when cancelled: librdkafka's position already
         // moved past it, so dropping it here would lose it for this session.

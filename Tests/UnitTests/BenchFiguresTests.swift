@@ -28,4 +28,24 @@ struct BenchFiguresTests {
         #expect(abs(try #require(h.quantile(0.99)) - 0.047) < 1e-12)
         #expect(GatewayAckHistogram.parse("").quantile(0.5) == nil)
     }
+
+    @Test func theWebhookTargetIsTakenApartOnceFromTheGatewayURL() {
+        let plain = WebhookPoster.Target(gatewayURL: "http://127.0.0.1:18080")
+        #expect(plain.host == "127.0.0.1")
+        #expect(plain.port == 18080)
+        #expect(plain.path == "/webhooks/whatsapp")
+        let behindAPrefix = WebhookPoster.Target(gatewayURL: "http://crm.local/ingest/")
+        #expect(behindAPrefix.port == 80)
+        #expect(behindAPrefix.path == "/ingest/webhooks/whatsapp")
+        let request = WebhookPoster.prepare(to: plain, body: Array("{}".utf8), signature: "sha256=ab")
+        #expect(request.head.uri == "/webhooks/whatsapp")
+        #expect(request.head.headers["Content-Length"] == ["2"])
+        #expect(request.head.headers["X-Hub-Signature-256"] == ["sha256=ab"])
+    }
+
+    @Test func theProcessesToMeasureComeFromNameEqualsPidPairs() {
+        #expect(BenchCommand.processTable("gateway=12,broker=7") == ["gateway": 12, "broker": 7])
+        #expect(BenchCommand.processTable("gateway=12,broken,x=notapid,") == ["gateway": 12])
+        #expect(BenchCommand.processTable("").isEmpty)
+    }
 }

@@ -26,11 +26,7 @@ public struct BenchCommand: AsyncParsableCommand {
         var samplesFile: String?
 
         func run() async throws {
-            var table: [String: Int32] = [:]
-            for pair in pids.split(separator: ",") {
-                let kv = pair.split(separator: "=")
-                if kv.count == 2, let pid = Int32(kv[1]) { table[String(kv[0])] = pid }
-            }
+            let table = BenchCommand.processTable(pids)
             let bench = IngestBenchmark(
                 settings: .init(
                     gatewayURL: gateway, appSecret: secret, rate: rate, duration: duration,
@@ -60,11 +56,7 @@ public struct BenchCommand: AsyncParsableCommand {
                 try await SendBenchmark.prepare(databaseURL: databaseURL, phoneNumberId: phoneNumberId, limit: limit)
                 return
             }
-            var table: [String: Int32] = [:]
-            for pair in pids.split(separator: ",") {
-                let kv = pair.split(separator: "=")
-                if kv.count == 2, let pid = Int32(kv[1]) { table[String(kv[0])] = pid }
-            }
+            let table = BenchCommand.processTable(pids)
             let bench = SendBenchmark(
                 settings: .init(
                     databaseURL: databaseURL, kafkaBrokers: kafkaBrokers, topicPrefix: topicPrefix,
@@ -72,5 +64,15 @@ public struct BenchCommand: AsyncParsableCommand {
                     latencySeconds: latencySeconds, pids: table))
             print(try await bench.execute())
         }
+    }
+
+    /// `--pids name=pid,name=pid` → name: pid; malformed pairs are skipped.
+    static func processTable(_ option: String) -> [String: Int32] {
+        var table: [String: Int32] = [:]
+        for pair in option.split(separator: ",") {
+            let kv = pair.split(separator: "=")
+            if kv.count == 2, let pid = Int32(kv[1]) { table[String(kv[0])] = pid }
+        }
+        return table
     }
 }

@@ -54,10 +54,10 @@ public struct IngestBenchmark: Sendable {
         let total = settings.rate * settings.duration
         // Bodies are built and signed before the clock starts: the load generator shares the two
         // cores with what it measures, so it should spend them on sending only.
-        let requests = (0..<total).map { prepare($0) }
-        let url = URLComponents(string: settings.gatewayURL)
+        let target = WebhookPoster.Target(gatewayURL: settings.gatewayURL)
+        let requests = (0..<total).map { prepare($0, to: target) }
         let poster = try await WebhookPoster(
-            host: url?.host ?? "127.0.0.1", port: url?.port ?? 80, connections: settings.maxInFlight,
+            host: target.host, port: target.port, connections: settings.maxInFlight,
             group: MultiThreadedEventLoopGroup.singleton)
         var free = poster.freeConnections()
         let started = Date()
@@ -113,11 +113,10 @@ public struct IngestBenchmark: Sendable {
     }
 
     /// One signed webhook request, ready to send.
-    func prepare(_ i: Int) -> WebhookPoster.Prepared {
+    func prepare(_ i: Int, to target: WebhookPoster.Target) -> WebhookPoster.Prepared {
         let body = self.body(i)
         let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(settings.appSecret.utf8)))
-        return WebhookPoster.prepare(
-            url: settings.gatewayURL + "/webhooks/whatsapp", body: body, signature: "sha256=" + Array(mac).hexString)
+        return WebhookPoster.prepare(to: target, body: body, signature: "sha256=" + Array(mac).hexString)
     }
 
     /// Waits until every message of this run is in `messages`, then reads when each was stored.

@@ -70,16 +70,29 @@ final class WebhookPoster: Sendable {
         return samples.list.withLock { $0 }
     }
 
-    static func prepare(url: String, body: [UInt8], signature: String) -> Prepared {
-        let components = URLComponents(string: url)
+    /// Where the webhooks go, taken apart once from the gateway's base URL.
+    struct Target: Sendable {
+        let host: String
+        let port: Int
+        let path: String
+
+        init(gatewayURL: String) {
+            let components = URLComponents(string: gatewayURL)
+            host = components?.host ?? "127.0.0.1"
+            port = components?.port ?? 80
+            let base = components?.path ?? ""
+            path = (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/webhooks/whatsapp"
+        }
+    }
+
+    static func prepare(to target: Target, body: [UInt8], signature: String) -> Prepared {
         var headers = HTTPHeaders()
-        headers.add(name: "Host", value: components?.host ?? "127.0.0.1")
+        headers.add(name: "Host", value: target.host)
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(body.count))
         headers.add(name: "X-Hub-Signature-256", value: signature)
-        let path = (components?.path.isEmpty ?? true) ? "/" : components!.path
         return Prepared(
-            head: HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers),
+            head: HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path, headers: headers),
             body: ByteBuffer(bytes: body))
     }
 
