@@ -115,17 +115,16 @@ public final class KafkaConsumer: Sendable {
         // Until the first record the deadline is `timeout`; from then on it is `linger` later
         // (no linger: the drain below takes what is already fetched).
         var deadline = clock.now + timeout
-        var lingering = false
         var records: [KafkaRecord] = []
         records.reserveCapacity(min(maxRecords, 1024))
         repeat {
+            let waitingForFirst = records.isEmpty
             let slice = min(deadline - clock.now, .milliseconds(100))
             if let message = rd_kafka_consumer_poll(rk, KafkaConfig.milliseconds(slice)) {
                 take(message, into: &records)
             }
-            if !lingering, !records.isEmpty {
+            if waitingForFirst, !records.isEmpty {
                 guard linger > .zero else { break }
-                lingering = true
                 deadline = clock.now + linger
             }
         } while records.count < maxRecords && clock.now < deadline && !cancelled.isSet
