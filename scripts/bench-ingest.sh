@@ -79,9 +79,9 @@ else
 fi
 
 bench_wait_ready "${READY_URLS[@]}"
+broker_pid=$(<"$REPO_ROOT/.data/bench/broker.pid")
 LOADGEN=("$BIN/crm-bench")
 if [[ ${BENCH_INGRESS_PRIORITY:-1} != 0 ]]; then
-  broker_pid=$(<"$REPO_ROOT/.data/bench/broker.pid")
   # -a: every thread already running; threads started later inherit the policy.
   if chrt -a -r -p 1 "${SERVICE_PIDS[gateway]}" >/dev/null 2>&1 && chrt -a -r -p 1 "$broker_pid" >/dev/null 2>&1; then
     LOADGEN=(chrt -r 1 "$BIN/crm-bench")
@@ -96,7 +96,7 @@ fi
 sleep 5
 
 # The broker too (its CPU share is part of the figures; PostgreSQL's backends come and go).
-pids="broker=$(<"$REPO_ROOT/.data/bench/broker.pid"),"
+pids="broker=$broker_pid,"
 for name in "${!SERVICE_PIDS[@]}"; do pids+="$name=${SERVICE_PIDS[$name]},"; done
 log "load: ${BENCH_RATE:-500} webhooks/s × ${BENCH_MESSAGES:-10} messages for ${BENCH_DURATION:-60} s"
 "${LOADGEN[@]}" ingest \

@@ -49,18 +49,11 @@ public struct SignatureVerifier: Sendable {
         return found
     }
 
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var diff: UInt8 = 0
-        for i in 0..<a.count { diff |= a[i] ^ b[i] }
-        return diff == 0
-    }
-
     /// `sha256=<64 hex>` with optional surrounding spaces or tabs, read from the UTF-8 bytes
     /// (this runs on every webhook; Foundation's trimming was a measurable share of its CPU).
     static func parse(_ header: String) -> [UInt8]? {
         let isBlank = { (b: UInt8) in b == 0x20 || b == 0x09 }
-        var utf8 = Substring(header).utf8[...]
+        var utf8 = Substring(header).utf8
         while let first = utf8.first, isBlank(first) { utf8 = utf8.dropFirst() }
         while let last = utf8.last, isBlank(last) { utf8 = utf8.dropLast() }
         guard utf8.count == 7 + 64, utf8.starts(with: "sha256=".utf8) else { return nil }

@@ -40,9 +40,7 @@ public struct WebhookController: Sendable {
         let challenge = q["hub.challenge"].map(String.init) ?? ""
         // Compare against every token without stopping early.
         var matched = false
-        for candidate in verifyTokens where SignatureVerifier.constantTimeEqual(Array(candidate.utf8), token) {
-            matched = true
-        }
+        for candidate in verifyTokens where Self.constantTimeEqual(Array(candidate.utf8), token) { matched = true }
         guard mode == "subscribe", matched else {
             WebhookMetrics.outcome(.handshakeRejected)
             return plain(.forbidden, "verification failed\n")
@@ -96,6 +94,13 @@ public struct WebhookController: Sendable {
         Response(
             status: status, headers: [.contentType: "text/plain; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var diff: UInt8 = 0
+        for i in 0..<a.count { diff |= a[i] ^ b[i] }
+        return diff == 0
     }
 }
 
