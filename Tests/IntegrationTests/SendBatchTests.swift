@@ -191,7 +191,8 @@ struct SendBatchTests {
             """
             INSERT INTO send_requests (request_id, to_wa_id, payload, state) VALUES ('batch-7', '5511900000107', '{}', 'sent')
             """, logger: logger)
-        let claimed = try await SendStore.registerAndClaim(requests, on: db.client, logger: logger)
+        let claimed = try await SendStore.registerAndClaim(
+            requests, owner: "test", lease: 60, on: db.client, logger: logger)
         #expect(claimed.map(\.request.requestId) == requests.map(\.requestId).filter { $0 != "batch-7" })
         #expect(claimed.allSatisfy { $0.attempts == 0 && $0.httpAttempts == 0 })
         #expect(try await db.count("SELECT 1 FROM send_requests WHERE state = 'sending'") == 49)
@@ -239,6 +240,8 @@ struct SendBatchTests {
         #expect(
             try await db.count("SELECT 1 FROM messages WHERE wamid = 'wamid.out-3' AND campaign_id IS NOT NULL") == 1)
         // Nothing is left to claim: every request is settled.
-        #expect(try await SendStore.registerAndClaim(requests, on: db.client, logger: logger).isEmpty)
+        #expect(
+            try await SendStore.registerAndClaim(requests, owner: "test", lease: 60, on: db.client, logger: logger)
+                .isEmpty)
     }
 }

@@ -5,7 +5,7 @@ import ServiceLifecycle
 import WireModels
 
 /// Wires the sender: the `wa.outbound.request` consumer (first attempts), the retry-queue
-/// poller, the `wa.template.event` consumer and the template sync schedule.
+/// poller, the sweeper, the `wa.template.event` consumer and the template sync schedule.
 public enum SenderWorker {
     public static func run() async throws {
         try await WorkerHost.run(
@@ -21,8 +21,10 @@ public enum SenderWorker {
                 },
             ],
             background: { context, gate in
+                let executor = try executor(context)
                 var services: [any ServiceLifecycle.Service] = [
-                    RetryQueuePoller(context: context, executor: try executor(context), gate: gate)
+                    RetryQueuePoller(context: context, executor: executor, gate: gate),
+                    SendSweeper(context: context, executor: executor, gate: gate),
                 ]
                 if let sync = templateSync(context.config) {
                     services.append(TemplateSyncScheduler(context: context, sync: sync, gate: gate))
@@ -37,8 +39,13 @@ public enum SenderWorker {
             throw SendHandler.NotConfigured(
                 description: "sender needs WHATSAPP_ACCESS_TOKEN and WHATSAPP_PHONE_NUMBER_ID")
         }
+        let settings = try SenderSettings(service: context.config.service)
         return try SendExecutor(
-            context: context, graph: GraphClient(baseURL: wa.graphURL, version: wa.graphVersion, accessToken: token))
+            context: context,
+            graph: GraphClient(
+                baseURL: wa.graphURL, version: wa.graphVersion, accessToken: token,
+                timeout: .milliseconds(Int64(settings.graphTimeout.seconds * 1000))),
+            settings: settings)
     }
 
     /// The env-configured account's catalog (WHATSAPP_WABA_ID + WHATSAPP_ACCESS_TOKEN).

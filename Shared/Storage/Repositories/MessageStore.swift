@@ -99,7 +99,9 @@ public enum MessageStore {
     }
 
     /// An outbound message as accepted by the Cloud API (`insertOutbound`).
-    public struct Outbound: Sendable {
+    /// Codable: the sender keeps it on the send request while the Graph call is under way
+    /// (`send_requests.call_message`), with an empty wamid until Meta gives one.
+    public struct Outbound: Sendable, Codable {
         public var wamid: String
         public var contactId: UUID?
         public var phoneNumberId: String

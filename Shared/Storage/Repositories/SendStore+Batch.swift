@@ -20,12 +20,17 @@ extension SendStore {
     }
 
     /// Takes requests from the topic for sending, in two statements: registers the new ones
-    /// (`sending`; an existing row is never reset), then takes those that are `queued` or
-    /// `sending`. Settled requests and those owned by the retry queue are left out. Each
-    /// statement is idempotent, so no transaction is needed around the pair.
+    /// (`queued`; an existing row is never reset), then claims those still `queued`: one
+    /// statement moves them to `sending` and leases them to `owner` until `lease` seconds from
+    /// now. A request that is already `sending` (another replica's, or this one's in a batch
+    /// that is being redelivered), settled, unknown or owned by the retry queue is left out, and
+    /// a request that appears twice in `requests` is claimed once: the same request id never
+    /// reaches the Graph API twice from here.
     public static func registerAndClaim(
-        _ requests: [OutboundRequest], on client: PostgresClient, logger: Logger
+        _ requests: [OutboundRequest], owner: String, lease: Double, on client: PostgresClient, logger: Logger
     ) async throws -> [Claimed] {
+        var seen: Set<String> = []
+        let requests = requests.filter { seen.insert($0.requestId).inserted }
         guard !requests.isEmpty else { return [] }
         let encoder = JSONCoding.encoder()
         let payloads = try requests.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
@@ -33,7 +38,7 @@ extension SendStore {
             """
             INSERT INTO send_requests (request_id, to_wa_id, phone_number_id, payload, state, requested_by, kind,
                                        template_name, template_language, campaign_id, test)
-            SELECT id, t, NULLIF(pn, ''), p::jsonb, 'sending', NULLIF(rb, ''), k, NULLIF(tn, ''), NULLIF(tl, ''),
+            SELECT id, t, NULLIF(pn, ''), p::jsonb, 'queued', NULLIF(rb, ''), k, NULLIF(tn, ''), NULLIF(tl, ''),
                    NULLIF(c, '')::uuid, te
             FROM unnest(\(requests.map(\.requestId))::text[], \(requests.map(\.to))::text[],
                         \(requests.map { $0.phoneNumberId ?? "" })::text[], \(payloads)::text[],
@@ -47,8 +52,10 @@ extension SendStore {
             """, logger: logger)
         let rows = try await client.query(
             """
-            UPDATE send_requests s SET state = 'sending', updated_at = now()
-            WHERE s.request_id = ANY(\(requests.map(\.requestId))::text[]) AND s.state IN ('queued', 'sending')
+            UPDATE send_requests s SET state = 'sending', lease_owner = \(owner),
+                   lease_until = now() + make_interval(secs => \(lease)), graph_call_at = NULL, call_message = NULL,
+                   updated_at = now()
+            WHERE s.request_id = ANY(\(requests.map(\.requestId))::text[]) AND s.state = 'queued'
             RETURNING s.request_id, s.http_attempts,
                       (SELECT count(*)::int FROM send_attempts a WHERE a.request_id = s.request_id)
             """, logger: logger)
@@ -91,7 +98,7 @@ extension SendStore {
         try await conn.query(
             """
             UPDATE send_requests s SET state = 'sent', wamid = a.w, updated_at = now(), next_attempt_at = NULL,
-                   http_attempts = s.http_attempts + 1
+                   http_attempts = s.http_attempts + 1, lease_owner = NULL, lease_until = NULL
             FROM unnest(\(sent.map(\.requestId))::text[], \(sent.map(\.wamid))::text[]) AS a(id, w)
             WHERE s.request_id = a.id AND s.state <> 'sent'
             """, logger: logger)

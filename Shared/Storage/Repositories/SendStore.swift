@@ -96,11 +96,11 @@ public enum SendStore {
     }
 
     /// Registers the request once (an existing one is not reset); returns its current state
-    /// and whether this call created it. `state` is `queued` from the API, `sending` for
-    /// requests another producer put straight on the topic, `blocked` for a refusal.
+    /// and whether this call created it. `state` is `queued` (the sender claims it from the topic,
+    /// or from this row if the topic record never arrives) or `blocked` for a refusal.
     @discardableResult
     public static func register(
-        _ r: OutboundRequest, state: String = "sending", blockedReason: String? = nil, on conn: PostgresConnection,
+        _ r: OutboundRequest, state: String = "queued", blockedReason: String? = nil, on conn: PostgresConnection,
         logger: Logger
     ) async throws -> (state: String, created: Bool) {
         let payload = String(decoding: try JSONCoding.encoder().encode(r), as: UTF8.self)
@@ -133,15 +133,18 @@ public enum SendStore {
             """, logger: logger)
     }
 
-    /// Claims due requests of the retry queue, leasing each for `lease` seconds (pushing its
-    /// `next_attempt_at` forward) so that concurrent pollers — other replicas — skip them and a
-    /// crashed poller's claim expires.
-    public static func claimDue(limit: Int, lease: Double, on client: PostgresClient, logger: Logger) async throws
-        -> [Claimed]
+    /// Claims due requests of the retry queue: like a first claim, each moves to `sending`
+    /// leased to `owner` for `lease` seconds. `FOR UPDATE SKIP LOCKED` lets concurrent pollers
+    /// (other replicas) pass each other; a poller that dies mid-attempt leaves an expired lease
+    /// for the sweeper (`SendStore.sweep`).
+    public static func claimDue(limit: Int, owner: String, lease: Double, on client: PostgresClient, logger: Logger)
+        async throws -> [Claimed]
     {
         let rows = try await client.query(
             """
-            UPDATE send_requests s SET next_attempt_at = now() + make_interval(secs => \(lease)), updated_at = now()
+            UPDATE send_requests s SET state = 'sending', lease_owner = \(owner),
+                   lease_until = now() + make_interval(secs => \(lease)), graph_call_at = NULL, call_message = NULL,
+                   next_attempt_at = NULL, updated_at = now()
             WHERE s.request_id IN (
                 SELECT request_id FROM send_requests WHERE state = 'retrying' AND next_attempt_at <= now()
                 ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
@@ -178,7 +181,8 @@ public enum SendStore {
         try await conn.query(
             """
             UPDATE send_requests SET state = \(newState), wamid = COALESCE(\(wamid), wamid), updated_at = now(),
-                   next_attempt_at = \(nextAttemptAt), http_attempts = http_attempts + \(increment)
+                   next_attempt_at = \(nextAttemptAt), http_attempts = http_attempts + \(increment),
+                   lease_owner = NULL, lease_until = NULL
             WHERE request_id = \(requestId)
             """, logger: logger)
     }

@@ -6,15 +6,14 @@ import ServiceLifecycle
 import Storage
 
 /// The retry queue: send requests in state `retrying` whose `next_attempt_at` has come.
-/// Every replica polls; `FOR UPDATE SKIP LOCKED` and a lease (next_attempt_at pushed forward)
-/// hand each due request to exactly one of them, and a replica that dies mid-attempt only
-/// delays its claims by the lease. A PostgreSQL queue (rather than retry topics) lets each
+/// Every replica polls; `FOR UPDATE SKIP LOCKED` and a lease (`sending`, owner and expiry)
+/// hand each due request to exactly one of them, and a replica that dies mid-attempt leaves
+/// its claims to the sweeper (`SendSweeper`). A PostgreSQL queue (rather than retry topics) lets each
 /// request wait exactly its own delay — 1 s, 4 s, 16 s for one recipient, minutes for a
 /// paused number — without a topic per delay and without blocking anything else.
 public struct RetryQueuePoller: Service {
     static let interval: Duration = .milliseconds(200)
     static let batch = 100
-    static let lease = 120.0
 
     let executor: SendExecutor
     let postgres: PostgresClient
@@ -33,11 +32,12 @@ public struct RetryQueuePoller: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let due = try await SendStore.claimDue(
-                    limit: Self.batch, lease: Self.lease, on: postgres, logger: logger)
+                    limit: Self.batch, owner: executor.settings.owner, lease: executor.settings.lease.seconds,
+                    on: postgres, logger: logger)
                 do {
                     try await executor.attempt(due)
                 } catch {
-                    // The leases expire and a later poll takes them again.
+                    // The leases expire and the sweeper decides: retry if uncalled, else unknown.
                     logger.error(
                         "retry attempts failed",
                         metadata: ["event_ids": "\(due.map(\.request.requestId))", "error": "\(error)"])

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import WireModels
 
 /// The Cloud API's send endpoint, `POST {graph}/{version}/{phone-number-id}/messages`.
@@ -10,6 +11,11 @@ public struct GraphClient: Sendable {
         case accepted(wamid: String, waId: String?)
         /// Meta answered with an error object (or an unreadable non-2xx body).
         case rejected(httpStatus: Int, error: WhatsAppError)
+        /// No connection to the Graph API could be made: the request never left, a retry is safe.
+        case unreachable(String)
+        /// The request may have reached Meta but no answer came (timeout, connection lost):
+        /// Meta may have sent the message, so it must not be sent again blindly.
+        case ambiguous(String)
     }
 
     let http: HTTPClient
@@ -62,8 +68,14 @@ public struct GraphClient: Sendable {
         request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: try JSONCoding.encoder().encode(JSONValue.object(body))))
-        let response = try await http.execute(request, timeout: timeout)
-        let bytes = try await response.body.collect(upTo: 1 << 20)
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: timeout)
+            bytes = try await response.body.collect(upTo: 1 << 20)
+        } catch {
+            return Self.neverLeft(error) ? .unreachable("\(error)") : .ambiguous("\(error)")
+        }
         let json = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: bytes))
         let status = Int(response.status.code)
         if (200..<300).contains(status), let wamid = json?["messages"]?.arrayValue.first?["id"]?.stringValue {
@@ -78,5 +90,22 @@ public struct GraphClient: Sendable {
                 code: code ?? (status >= 500 ? 2 : 1), title: e?["type"]?.stringValue,
                 message: e?["message"]?.stringValue ?? "HTTP \(status)",
                 details: e?["error_data"]?["details"]?.stringValue))
+    }
+
+    /// Errors raised before a connection existed, so before any byte of the request was
+    /// written. Everything else (a timeout, a reset or closed connection) is ambiguous.
+    static func neverLeft(_ error: any Error) -> Bool {
+        switch error {
+        case is NIOConnectionError: return true
+        case let e as ChannelError:
+            if case .connectTimeout = e { return true }
+            return false
+        case let e as HTTPClientError:
+            return [.connectTimeout, .getConnectionFromPoolTimeout, .invalidURL, .emptyHost, .emptyScheme]
+                .contains(e)
+        case let e as IOError:
+            return [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL].contains(e.errnoCode)
+        default: return false
+        }
     }
 }

@@ -22,9 +22,10 @@ public struct SendExecutor: Sendable {
     let defaultPhoneNumberId: String
     let defaultWabaId: String?
     let topics: Topics
+    let settings: SenderSettings
     let logger: Logger
 
-    public init(context: WorkerContext, graph: GraphClient) throws {
+    public init(context: WorkerContext, graph: GraphClient, settings: SenderSettings) throws {
         guard let phoneNumberId = context.config.whatsapp.phoneNumberId else {
             throw SendHandler.NotConfigured(description: "sender needs WHATSAPP_PHONE_NUMBER_ID")
         }
@@ -37,6 +38,7 @@ public struct SendExecutor: Sendable {
         defaultPhoneNumberId = phoneNumberId
         defaultWabaId = context.config.whatsapp.wabaId
         topics = context.config.topics
+        self.settings = settings
         logger = context.logger
     }
 
@@ -118,8 +120,21 @@ public struct SendExecutor: Sendable {
             }
         }
 
-        // 3. The Cloud API calls, each at its slot.
-        let answers = try await withThrowingTaskGroup(of: (Admitted, GraphClient.Outcome?, String?, Date).self) {
+        // 3. Mark the calls on their rows, then make them, each at its slot. A send whose lease
+        // is gone is not called: the sweeper owns it now.
+        let calls = slotted.map { send, _ in
+            SendStore.Call(
+                requestId: send.plan.request.requestId, message: Self.outboundMessage(send, wamid: "", waId: nil))
+        }
+        let marked = try await SendStore.markCalling(
+            calls, owner: settings.owner, margin: settings.callMargin, on: postgres, logger: logger)
+        if marked.count < slotted.count {
+            logger.warning(
+                "sends not called: their lease expired before the call",
+                metadata: ["event_ids": "\(slotted.map(\.0.plan.request.requestId).filter { !marked.contains($0) })"])
+            slotted = slotted.filter { marked.contains($0.0.plan.request.requestId) }
+        }
+        let answers = try await withThrowingTaskGroup(of: (Admitted, GraphClient.Outcome, Date).self) {
             group in
             for (send, at) in slotted {
                 group.addTask {
@@ -130,20 +145,21 @@ public struct SendExecutor: Sendable {
                     }
                     do {
                         let outcome = try await call(send.plan, phoneNumberId: send.number.phoneNumberId)
-                        return (send, outcome, nil, Date())
+                        return (send, outcome, Date())
                     } catch {
-                        return (send, nil, "\(error)", Date())
+                        // The body could not be built: nothing was sent.
+                        return (send, .unreachable("\(error)"), Date())
                     }
                 }
             }
-            var answers: [(Admitted, GraphClient.Outcome?, String?, Date)] = []
+            var answers: [(Admitted, GraphClient.Outcome, Date)] = []
             for try await answer in group { answers.append(answer) }
             return answers
         }
 
         // 4. Record and decide: the accepted ones together, the others one by one.
         var accepted: [(send: Admitted, wamid: String, waId: String?, at: Date)] = []
-        for (send, outcome, transportError, at) in answers {
+        for (send, outcome, at) in answers {
             switch outcome {
             case .accepted(let wamid, let waId):
                 accepted.append((send, wamid, waId, at))
@@ -151,13 +167,14 @@ public struct SendExecutor: Sendable {
                 try await failed(
                     send.plan.request, number: send.number, attempt: send.attempt,
                     httpAttempts: send.claimed.httpAttempts + 1, http: http, error: error, log: send.log)
-            case nil:
+            case .unreachable(let reason):
                 let error = WhatsAppError(
-                    code: 2, title: "unreachable", message: "Graph API unreachable: \(transportError ?? "")",
-                    details: nil)
+                    code: 2, title: "unreachable", message: "Graph API unreachable: \(reason)", details: nil)
                 try await failed(
                     send.plan.request, number: send.number, attempt: send.attempt,
                     httpAttempts: send.claimed.httpAttempts + 1, http: nil, error: error, log: send.log)
+            case .ambiguous(let reason):
+                try await unknown(send, reason: reason)
             }
         }
         try await recordSent(accepted)
@@ -189,40 +206,35 @@ public struct SendExecutor: Sendable {
 
     /// Meta accepted these: one transaction records the attempts, finds or creates the
     /// recipients' contacts and inserts the outbound messages (replaying statuses that came
-    /// first). The calls are made, so this write is retried on its own rather than failing
-    /// the batch (a redelivered batch would call Meta again).
+    /// first). The calls are made, so a failing write is retried on its own for as long as the
+    /// lease lasts; if it still fails the batch fails, and its redelivery claims nothing (the
+    /// rows are still `sending` under this lease). The sweeper then makes them `unknown`, and
+    /// their status webhooks settle them as sent: Meta is never called twice for them.
     func recordSent(_ accepted: [(send: Admitted, wamid: String, waId: String?, at: Date)]) async throws {
         guard !accepted.isEmpty else { return }
         let attempts = accepted.map {
             SendStore.SentAttempt(
                 requestId: $0.send.plan.request.requestId, attempt: $0.send.attempt, wamid: $0.wamid, at: $0.at)
         }
-        let identities = accepted.map {
-            ContactIdentity(waId: $0.waId ?? $0.send.plan.request.to, userId: nil, profileName: nil)
-        }
-        let policy = RetryPolicy(batchAttempts: 6)
+        let messages = accepted.map { Self.outboundMessage($0.send, wamid: $0.wamid, waId: $0.waId) }
+        let deadline = ContinuousClock.now + settings.lease
         var failures = 0
         while true {
             do {
                 try await postgres.withTransaction(logger: logger) { conn in
-                    try await SendStore.recordSent(attempts, on: conn, logger: self.logger)
-                    let contacts = try await ContactStore.matchMany(
-                        identities, fromCustomer: false, on: conn, logger: self.logger)
-                    let messages = zip(accepted, contacts).map { sent, contact in
-                        Self.outboundMessage(sent.send, wamid: sent.wamid, waId: sent.waId, contactId: contact.id)
-                    }
-                    try await MessageStore.insertOutbound(messages, on: conn, logger: self.logger)
+                    try await SendStore.storeSent(attempts, messages: messages, on: conn, logger: self.logger)
                 }
                 break
             } catch {
                 failures += 1
-                guard failures < policy.batchAttempts else { throw error }
+                let delay = RetryPolicy().delay(afterAttempt: failures)
+                guard ContinuousClock.now + delay < deadline, !Task.isCancelled else { throw error }
                 logger.warning(
                     "recording sent messages failed; retrying",
                     metadata: [
                         "sends": "\(accepted.count)", "attempt": "\(failures)", "error": "\(ErrorText.describe(error))",
                     ])
-                try await Task.sleep(for: policy.delay(afterAttempt: failures))
+                try await Task.sleep(for: delay)
             }
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -245,9 +257,27 @@ public struct SendExecutor: Sendable {
         }
     }
 
-    static func outboundMessage(_ send: Admitted, wamid: String, waId: String?, contactId: UUID)
-        -> MessageStore.Outbound
-    {
+    /// The call may have reached Meta, which then sends the message: the request waits in
+    /// `unknown` for a status webhook carrying its id (`SendSweeper`), and is never retried blindly.
+    func unknown(_ send: Admitted, reason: String) async throws {
+        let request = send.plan.request
+        let error = WhatsAppError(
+            code: 2, title: "unknown_outcome", message: "no answer from Meta: \(reason)", details: nil)
+        try await postgres.withTransaction(logger: send.log) { conn in
+            try await SendStore.recordAttempt(
+                requestId: request.requestId, attempt: send.attempt, httpStatus: nil, error: error, retryable: false,
+                decision: "unknown: \(reason); waiting for a status from Meta", newState: "unknown", wamid: nil,
+                on: conn, logger: send.log)
+        }
+        SenderMetrics.send(outcome: "unknown", decision: "ambiguous")
+        try await publish(
+            OutboundResult(
+                requestId: request.requestId, attempt: send.attempt, state: "unknown", wamid: nil, waId: nil,
+                error: error))
+        send.log.warning("send outcome unknown; waiting for Meta's status", metadata: ["reason": "\(reason)"])
+    }
+
+    static func outboundMessage(_ send: Admitted, wamid: String, waId: String?) -> MessageStore.Outbound {
         let plan = send.plan
         let request = plan.request
         let rendered = plan.template.map { TemplateComponents.render($0, values: plan.values) }
@@ -261,7 +291,7 @@ public struct SendExecutor: Sendable {
             ])
         }
         return MessageStore.Outbound(
-            wamid: wamid, contactId: contactId, phoneNumberId: send.number.phoneNumberId, toWaId: waId ?? request.to,
+            wamid: wamid, contactId: nil, phoneNumberId: send.number.phoneNumberId, toWaId: waId ?? request.to,
             type: plan.template == nil ? "text" : "template", text: rendered?.text ?? request.text,
             sendRequestId: request.requestId, template: plan.template?.name, campaignId: request.campaignId,
             content: content, wabaId: send.number.wabaId)

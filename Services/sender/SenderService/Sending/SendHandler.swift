@@ -28,11 +28,14 @@ public struct SendHandler: RecordBatchHandler {
 
     public func handle(_ records: [KafkaRecord]) async throws {
         let requests = try records.map { try EventEnvelope<OutboundRequest>.decode($0.value).payload }
-        // Requests from other producers have no row yet; settled or queued ones are not ours to send.
-        let claimed = try await SendStore.registerAndClaim(requests, on: postgres, logger: logger)
+        // Requests from other producers have no row yet; only `queued` ones are claimed (leased).
+        let claimed = try await SendStore.registerAndClaim(
+            requests, owner: executor.settings.owner, lease: executor.settings.lease.seconds, on: postgres,
+            logger: logger)
         if claimed.count < requests.count {
             logger.debug(
-                "send requests already settled or queued", metadata: ["skipped": "\(requests.count - claimed.count)"])
+                "send requests already claimed, settled or repeated in the batch",
+                metadata: ["skipped": "\(requests.count - claimed.count)"])
         }
         try await executor.attempt(claimed)
     }
