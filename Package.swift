@@ -132,6 +132,9 @@ let package = Package(
                     "WireModels", "Kafka", "Storage", "ServiceKit", "GatewayService", "NormalizerService",
                     "MatcherService", "ReporterService", "SenderService", "SimulatorService", "Outbound", "IngestBench",
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOPosix", package: "swift-nio"),
                 ],
                 path: "Tests/UnitTests", swiftSettings: swiftSettings),
             .testTarget(

@@ -43,10 +43,14 @@ public struct SenderSettings: Sendable {
         owner = "\(service)@\(host):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
     }
 
-    /// Milliseconds of a lease beyond the Graph timeout: the governor's inline wait (2 s plus
-    /// its burst) and the time to record the answer.
+    /// Milliseconds a lease must have beyond the Graph timeout: the policy gate and governor
+    /// before the mark (about 2 s), the governor's inline wait after it (`callSlack`) and the
+    /// time to record the answer.
     static let attemptOverhead = 5_000
 
-    /// The part of a lease that must remain when a call is marked (`SendStore.markCalling`).
-    var callMargin: Double { graphTimeout.seconds + Double(Self.attemptOverhead) / 1000 }
+    /// Seconds beyond the Graph timeout that must remain of a lease when a call is marked
+    /// (`SendStore.markCalling`): the governor's inline wait (2 s plus its burst) and slack.
+    static let callSlack = 3.0
+
+    var callMargin: Double { graphTimeout.seconds + Self.callSlack }
 }

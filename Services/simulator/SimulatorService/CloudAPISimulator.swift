@@ -90,7 +90,7 @@ public struct CloudAPISimulator: Sendable {
     // MARK: Sending
 
     enum Outcome {
-        case accepted(JSONValue)
+        case accepted(JSONValue, callback: String?)
         case rejected(GraphError)
         /// Over the mps limit: 130429.
         case throttled(GraphError)
@@ -98,8 +98,8 @@ public struct CloudAPISimulator: Sendable {
 
     func send(_ request: Request, phoneNumberId: String) async throws -> Response {
         switch await accept(request, phoneNumberId: phoneNumberId) {
-        case .accepted(let answer):
-            stats.accepted()
+        case .accepted(let answer, let callback):
+            stats.accepted(callback: callback)
             return JSONResponse.make(answer)
         case .rejected(let error):
             stats.rejected(error.code)
@@ -151,7 +151,7 @@ public struct CloudAPISimulator: Sendable {
                 "messaging_product": .string("whatsapp"),
                 "contacts": .array([.object(["input": .string(send.input), "wa_id": .string(send.waId)])]),
                 "messages": .array([.object(["id": .string(wamid), "message_status": .string("accepted")])]),
-            ]))
+            ]), callback: send.callbackData)
     }
 
     /// Meta-like ids: `wamid.` + base64 of a unique value.

@@ -139,16 +139,20 @@ public enum WorkflowStore {
             """, logger: logger)
     }
 
-    /// Sends not yet published, older than `olderThan` (zero: all), oldest first.
-    public static func unpublishedSends(olderThan: Duration, limit: Int, on client: PostgresClient, logger: Logger)
-        async throws -> [OutboundRequest]
-    {
+    /// Sends not yet published, older than `olderThan` (zero: all), oldest first, locked for
+    /// the caller's transaction: concurrent publishers (every partition task and replica runs
+    /// one after its batch) skip each other's rows, so a send is published once per commit of
+    /// `markPublished`, not once per publisher that saw it.
+    public static func claimUnpublishedSends(
+        olderThan: Duration, limit: Int, on conn: PostgresConnection, logger: Logger
+    ) async throws -> [OutboundRequest] {
         let seconds = Double(olderThan.components.seconds)
-        let rows = try await client.query(
+        let rows = try await conn.query(
             """
             SELECT payload::text FROM workflow_sends
             WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => \(seconds))
             ORDER BY created_at, request_id LIMIT \(limit)
+            FOR UPDATE SKIP LOCKED
             """, logger: logger)
         var out: [OutboundRequest] = []
         for try await text in rows.decode(String.self) {
@@ -157,9 +161,11 @@ public enum WorkflowStore {
         return out
     }
 
-    public static func markPublished(_ requestIds: [String], on client: PostgresClient, logger: Logger) async throws {
+    public static func markPublished(_ requestIds: [String], on conn: PostgresConnection, logger: Logger)
+        async throws
+    {
         guard !requestIds.isEmpty else { return }
-        try await client.query(
+        try await conn.query(
             "UPDATE workflow_sends SET published_at = now() WHERE request_id = ANY(\(requestIds))", logger: logger)
     }
 

@@ -26,13 +26,16 @@ final class E2EStack: @unchecked Sendable {
     let simulatorPort = freePort()
     var adminPorts: [String: Int] = [:]
     var processes: [String: ServiceProcess] = [:]
+    /// Added to every service's environment (e.g. the sender's lease and timeouts).
+    let settings: [String: String]
     let logger = Logger(label: "e2e")
 
     var topicPrefix: String { "e2e-\(id)." }
     var gatewayURL: String { "http://127.0.0.1:\(gatewayPort)" }
 
-    init(simulatorPostsStatuses: Bool) async throws {
+    init(simulatorPostsStatuses: Bool, settings: [String: String] = [:]) async throws {
         env = try TestEnvironment.require()
+        self.settings = settings
         logDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-e2e-\(id)")
         try FileManager.default.createDirectory(at: logDir, withIntermediateDirectories: true)
 
@@ -64,11 +67,12 @@ final class E2EStack: @unchecked Sendable {
             "OUTBOUND_WEBHOOK_BACKOFF_MS": "200", "OUTBOUND_WEBHOOK_TIMEOUT_MS": "2000", "LAG_PROBE_INTERVAL_MS": "500",
             // Campaigns publish in small chunks, so a test can pause one mid-way.
             "CAMPAIGN_CHUNK_SIZE": "2", "CAMPAIGN_ROLLOUT_INTERVAL_MS": "300",
-        ]
+        ].merging(settings) { _, new in new }
     }
 
-    /// Starts (or restarts) a service; workers get an admin port of their own.
-    func start(_ name: String, port: Int? = nil, extra: [String: String] = [:]) throws {
+    /// Starts (or restarts) a service; workers get an admin port of their own. `binary` starts
+    /// another replica of a service under a name of its own (`sender-2`).
+    func start(_ name: String, binary: String? = nil, port: Int? = nil, extra: [String: String] = [:]) throws {
         var vars = environment(for: name)
         if let port {
             vars["HTTP_PORT"] = String(port)
@@ -78,8 +82,12 @@ final class E2EStack: @unchecked Sendable {
             vars["ADMIN_PORT"] = String(admin)
         }
         for (k, v) in extra { vars[k] = v }
-        processes[name] = try ServiceProcess(binDir: env.binDir, name: name, environment: vars, logDir: logDir)
+        processes[name] = try ServiceProcess(
+            binDir: env.binDir, name: name, binary: binary, environment: vars, logDir: logDir)
     }
+
+    /// SIGKILLs a service (a crash).
+    func kill(_ name: String) { processes[name]?.kill() }
 
     func adminURL(_ name: String) -> String {
         name == "gateway" ? gatewayURL : "http://127.0.0.1:\(adminPorts[name]!)"
@@ -145,8 +153,10 @@ final class E2EStack: @unchecked Sendable {
 
 extension E2EStack {
     /// A stack for one test, always shut down afterwards (logs shown when the test fails).
-    static func with(simulatorPostsStatuses: Bool = false, _ body: (E2EStack) async throws -> Void) async throws {
-        let stack = try await E2EStack(simulatorPostsStatuses: simulatorPostsStatuses)
+    static func with(
+        simulatorPostsStatuses: Bool = false, settings: [String: String] = [:], _ body: (E2EStack) async throws -> Void
+    ) async throws {
+        let stack = try await E2EStack(simulatorPostsStatuses: simulatorPostsStatuses, settings: settings)
         do {
             try await body(stack)
         } catch {

@@ -7,12 +7,16 @@ final class ServiceProcess: @unchecked Sendable {
     let process = Process()
     let logURL: URL
 
-    init(binDir: String, name: String, environment: [String: String], logDir: URL, arguments: [String] = []) throws {
+    /// `binary` defaults to `name`; a second replica of a service has a name of its own.
+    init(
+        binDir: String, name: String, binary: String? = nil, environment: [String: String], logDir: URL,
+        arguments: [String] = []
+    ) throws {
         self.name = name
         logURL = logDir.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(6)).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
-        process.executableURL = URL(fileURLWithPath: binDir).appendingPathComponent(name)
+        process.executableURL = URL(fileURLWithPath: binDir).appendingPathComponent(binary ?? name)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = log
@@ -30,11 +34,17 @@ final class ServiceProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            kill()
             return nil
         }
         return process.terminationStatus
+    }
+
+    /// SIGKILL: a crash, with no chance to drain or commit.
+    func kill() {
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     func waitForExit(timeout: Duration) async throws -> (reason: Process.TerminationReason, status: Int32) {

@@ -6,11 +6,15 @@ import Storage
 /// A new, empty database on the `make test` server, with a running client.
 final class TestDatabase: @unchecked Sendable {
     let url: String
+    let name: String
+    let adminURL: String
     let client: PostgresClient
     private let task: Task<Void, Never>
 
     init(env: TestEnvironment, prefix: String = "t") async throws {
         let name = "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
+        self.name = name
+        adminURL = env.databaseURL
         let admin = PostgresClient(configuration: try DatabaseURL.configuration(env.databaseURL))
         let adminTask = Task { await admin.run() }
         defer { adminTask.cancel() }
@@ -28,6 +32,19 @@ final class TestDatabase: @unchecked Sendable {
     }
 
     func close() { task.cancel() }
+
+    /// A database outage for this database alone (other tests share the server): every
+    /// session is terminated and new ones are refused for `duration`.
+    func refuseConnections(for duration: Duration) async throws {
+        let admin = PostgresClient(configuration: try DatabaseURL.configuration(adminURL))
+        let adminTask = Task { await admin.run() }
+        defer { adminTask.cancel() }
+        try await admin.query("ALTER DATABASE \(unescaped: name) WITH ALLOW_CONNECTIONS false")
+        try await admin.query(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = \(name)")
+        try await Task.sleep(for: duration)
+        try await admin.query("ALTER DATABASE \(unescaped: name) WITH ALLOW_CONNECTIONS true")
+    }
 
     func count(_ sql: String) async throws -> Int {
         let rows = try await client.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM (\(sql)) q"))

@@ -7,8 +7,10 @@ import Storage
 import WireModels
 
 /// Publishes the template sends rules queued (`workflow_sends`) to `wa.outbound.request` after
-/// their transaction committed, then marks them. The envelope's event id is the request id, so
-/// a send published twice (a crash before the mark) is taken once by the sender.
+/// their transaction committed, then marks them, in one transaction that holds the rows
+/// (`FOR UPDATE SKIP LOCKED`): publishers running at once take disjoint rows. The envelope's
+/// event id is the request id, and the sender claims a request once however often it is
+/// delivered (a crash between the produce and the commit publishes it again).
 public struct WorkflowSendPublisher: Sendable {
     let context: WorkerContext
 
@@ -19,20 +21,25 @@ public struct WorkflowSendPublisher: Sendable {
     /// Publishes sends left unpublished for at least `olderThan`; returns how many.
     @discardableResult
     public func publish(olderThan: Duration = .zero) async throws -> Int {
-        let sends = try await WorkflowStore.unpublishedSends(
-            olderThan: olderThan, limit: 500, on: context.postgres, logger: context.logger)
-        guard !sends.isEmpty else { return 0 }
         let topic = context.config.topics.name(Topics.outboundRequest)
-        let records = try sends.map { request in
-            OutgoingRecord(
-                topic: topic, key: Array(request.to.utf8),
-                value: try EventEnvelope(
-                    eventId: request.requestId, type: EventTypes.outboundRequest, occurredAt: .now,
-                    source: context.config.service, payload: request
-                ).encoded())
+        let producer = context.producer
+        let source = context.config.service
+        let logger = context.logger
+        return try await context.postgres.withTransaction(logger: logger) { conn in
+            let sends = try await WorkflowStore.claimUnpublishedSends(
+                olderThan: olderThan, limit: 500, on: conn, logger: logger)
+            guard !sends.isEmpty else { return 0 }
+            let records = try sends.map { request in
+                OutgoingRecord(
+                    topic: topic, key: Array(request.to.utf8),
+                    value: try EventEnvelope(
+                        eventId: request.requestId, type: EventTypes.outboundRequest, occurredAt: .now,
+                        source: source, payload: request
+                    ).encoded())
+            }
+            try await producer.send(records)
+            try await WorkflowStore.markPublished(sends.map(\.requestId), on: conn, logger: logger)
+            return sends.count
         }
-        try await context.producer.send(records)
-        try await WorkflowStore.markPublished(sends.map(\.requestId), on: context.postgres, logger: context.logger)
-        return sends.count
     }
 }

@@ -10,7 +10,8 @@ import WireModels
 /// The API side of a send: resolves template variables (explicit values, else the saved
 /// mapping against the contact, lead and campaign columns), runs the policy gate
 /// synchronously — a refusal is a 422 with its reason and a `blocked` request the client can
-/// look up — and queues accepted requests on `wa.outbound.request` (key: recipient).
+/// look up — and queues accepted requests: a `queued` row (the outbox), then a record on
+/// `wa.outbound.request` (key: recipient) as the fast path to the sender.
 /// The same idempotency key returns the same request and never queues it twice.
 struct SendIntake: Sendable {
     struct Ask: Sendable {
@@ -103,6 +104,9 @@ struct SendIntake: Sendable {
             guard created else {
                 return try await existing(ask, requester: requester) ?? .queued(requestId: ask.requestId)
             }
+            // The committed row is the outbox: if this produce fails (or the process dies before
+            // it), the sender's sweeper sends the request from its row after SEND_QUEUED_GRACE_MS.
+            // So the 202 stands either way; the topic is only the fast path.
             do {
                 let envelope = EventEnvelope(
                     eventId: request.requestId, type: EventTypes.outboundRequest, occurredAt: .now, source: "gateway",
@@ -112,11 +116,9 @@ struct SendIntake: Sendable {
                         topic: topics.name(Topics.outboundRequest), key: Array(request.to.utf8),
                         value: try envelope.encoded()))
             } catch {
-                // Not queued: forget the row so that the client's retry (same key) queues it.
-                _ = try? await postgres.query(
-                    "DELETE FROM send_requests WHERE request_id = \(request.requestId) AND state = 'queued'",
-                    logger: logger)
-                throw APIError(.serviceUnavailable, "unavailable", "could not queue the message, retry later")
+                logger.warning(
+                    "send request not produced; the sender takes it from its row",
+                    metadata: ["event_id": "\(request.requestId)", "error": "\(error)"])
             }
             return .queued(requestId: request.requestId)
         }

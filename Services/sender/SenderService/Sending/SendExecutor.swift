@@ -120,40 +120,31 @@ public struct SendExecutor: Sendable {
             }
         }
 
-        // 3. Mark the calls on their rows, then make them, each at its slot. A send whose lease
-        // is gone is not called: the sweeper owns it now.
-        let calls = slotted.map { send, _ in
-            SendStore.Call(
-                requestId: send.plan.request.requestId, message: Self.outboundMessage(send, wamid: "", waId: nil))
-        }
-        let marked = try await SendStore.markCalling(
-            calls, owner: settings.owner, margin: settings.callMargin, on: postgres, logger: logger)
-        if marked.count < slotted.count {
-            logger.warning(
-                "sends not called: their lease expired before the call",
-                metadata: ["event_ids": "\(slotted.map(\.0.plan.request.requestId).filter { !marked.contains($0) })"])
-            slotted = slotted.filter { marked.contains($0.0.plan.request.requestId) }
-        }
-        let answers = try await withThrowingTaskGroup(of: (Admitted, GraphClient.Outcome, Date).self) {
-            group in
-            for (send, at) in slotted {
-                group.addTask {
-                    let wait = at.timeIntervalSinceNow
-                    if wait > 0 {
+        // 3. The Cloud API calls, each at its slot, in waves of nearby slots: each wave is
+        // marked on its rows just before its calls (`markCalling`), so a crash leaves few
+        // marked-but-unmade calls. A send whose lease is gone is not called: the sweeper owns it.
+        let answers = await withTaskGroup(of: (Admitted, GraphClient.Outcome, Date).self) { group in
+            for wave in Self.waves(slotted, width: Self.waveWidth) {
+                if let first = wave.first?.1, first.timeIntervalSinceNow > 0 {
+                    try? await Task.sleep(for: .milliseconds(Int(first.timeIntervalSinceNow * 1000)))
+                }
+                for (send, at) in await mark(wave) {
+                    group.addTask {
+                        let wait = at.timeIntervalSinceNow
                         SenderMetrics.governorWait(limit: "number", seconds: wait)
-                        try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
-                    }
-                    do {
-                        let outcome = try await call(send.plan, phoneNumberId: send.number.phoneNumberId)
-                        return (send, outcome, Date())
-                    } catch {
-                        // The body could not be built: nothing was sent.
-                        return (send, .unreachable("\(error)"), Date())
+                        if wait > 0 { try? await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+                        do {
+                            let outcome = try await call(send.plan, phoneNumberId: send.number.phoneNumberId)
+                            return (send, outcome, Date())
+                        } catch {
+                            // The body could not be built: nothing was sent.
+                            return (send, .unreachable("\(error)"), Date())
+                        }
                     }
                 }
             }
             var answers: [(Admitted, GraphClient.Outcome, Date)] = []
-            for try await answer in group { answers.append(answer) }
+            for await answer in group { answers.append(answer) }
             return answers
         }
 
@@ -178,6 +169,48 @@ public struct SendExecutor: Sendable {
             }
         }
         try await recordSent(accepted)
+    }
+
+    /// Slots this close together are marked in one statement.
+    static let waveWidth: TimeInterval = 0.1
+
+    /// Slotted sends in slot order, cut into waves no wider than `width` seconds.
+    static func waves<T>(_ slotted: [(T, Date)], width: TimeInterval) -> [[(T, Date)]] {
+        var waves: [[(T, Date)]] = []
+        for item in slotted.sorted(by: { $0.1 < $1.1 }) {
+            if let start = waves.last?.first?.1, item.1.timeIntervalSince(start) <= width {
+                waves[waves.count - 1].append(item)
+            } else {
+                waves.append([item])
+            }
+        }
+        return waves
+    }
+
+    /// The sends of `wave` that may be called now: marked on their rows under this sender's
+    /// live lease. If the mark cannot be written, none is called; their leases expire
+    /// uncalled and the sweeper puts them back in the retry queue.
+    func mark(_ wave: [(Admitted, Date)]) async -> [(Admitted, Date)] {
+        let calls = wave.map { send, _ in
+            SendStore.Call(
+                requestId: send.plan.request.requestId, message: Self.outboundMessage(send, wamid: "", waId: nil))
+        }
+        let ids = calls.map(\.requestId)
+        do {
+            let marked = try await SendStore.markCalling(
+                calls, owner: settings.owner, margin: settings.callMargin, on: postgres, logger: logger)
+            if marked.count < wave.count {
+                logger.warning(
+                    "sends not called: their lease expired before the call",
+                    metadata: ["event_ids": "\(ids.filter { !marked.contains($0) })"])
+            }
+            return wave.filter { marked.contains($0.0.plan.request.requestId) }
+        } catch {
+            logger.error(
+                "sends not called: marking the calls failed",
+                metadata: ["event_ids": "\(ids)", "error": "\(ErrorText.describe(error))"])
+            return []
+        }
     }
 
     func blocked(_ item: SendStore.Claimed, refusal: Refusal, log: Logger) async throws {

@@ -21,6 +21,11 @@ public final class SimulatorStats: Sendable {
         public var inboundPosted = 0
         public var inboundFailed = 0
         public var templateListings = 0
+        /// `biz_opaque_callback_data` of every accepted send (the CRM's request id), to tell
+        /// a request sent once from one sent twice.
+        public var acceptedCallbacks: Set<String> = []
+        /// Accepted sends whose callback data had been accepted before: the doubled sends.
+        public var duplicateCallbacks = 0
 
         public var rejectedTotal: Int { rejected.values.reduce(0, +) }
 
@@ -33,6 +38,8 @@ public final class SimulatorStats: Sendable {
             case inboundPosted = "inbound_posted"
             case inboundFailed = "inbound_failed"
             case templateListings = "template_listings"
+            case distinctCallbacks = "distinct_callbacks"
+            case duplicateCallbacks = "duplicate_callbacks"
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -47,6 +54,8 @@ public final class SimulatorStats: Sendable {
             try c.encode(inboundPosted, forKey: .inboundPosted)
             try c.encode(inboundFailed, forKey: .inboundFailed)
             try c.encode(templateListings, forKey: .templateListings)
+            try c.encode(acceptedCallbacks.count, forKey: .distinctCallbacks)
+            try c.encode(duplicateCallbacks, forKey: .duplicateCallbacks)
         }
     }
 
@@ -62,8 +71,11 @@ public final class SimulatorStats: Sendable {
         counters.withLock { $0 = Snapshot() }
     }
 
-    func accepted() {
-        counters.withLock { $0.accepted += 1 }
+    func accepted(callback: String?) {
+        counters.withLock {
+            $0.accepted += 1
+            if let callback, !$0.acceptedCallbacks.insert(callback).inserted { $0.duplicateCallbacks += 1 }
+        }
         Counter(label: "wa_simulator_sends_total", dimensions: [("outcome", "accepted"), ("code", "")]).increment()
     }
 

@@ -179,14 +179,16 @@ extension CampaignStore {
     }
 
     /// Recipients not published yet, or published and not settled by the sender (queued,
-    /// sending, retrying). A campaign is done when this is 0.
+    /// sending, retrying, unknown). A campaign is done when this is 0.
     public static func unsettled(campaignId: UUID, on conn: PostgresConnection, logger: Logger) async throws -> Int {
         let rows = try await conn.query(
             """
             SELECT count(*)::int FROM campaign_recipients r
             LEFT JOIN send_requests s ON s.request_id = r.request_id
             WHERE r.campaign_id = \(campaignId)
-              AND (r.state = 'pending' OR (r.state = 'queued' AND COALESCE(s.state, 'queued') IN ('queued', 'sending', 'retrying')))
+              AND (r.state = 'pending'
+                   OR (r.state = 'queued'
+                       AND COALESCE(s.state, 'queued') IN ('queued', 'sending', 'retrying', 'unknown')))
             """, logger: logger)
         for try await n in rows.decode(Int.self) { return n }
         return 0
