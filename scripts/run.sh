@@ -71,6 +71,8 @@ stop_services() {
     if pid_alive "$pid"; then
       warn "$svc (pid $pid) did not stop within 10 s; sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
+      # SIGKILL is delivered asynchronously: wait, so a restart right after finds the port free.
+      for ((i = 0; i < 50; i++)); do pid_alive "$pid" || break; sleep 0.1; done
     fi
     rm -f "$PID_DIR/$svc.pid"
   done

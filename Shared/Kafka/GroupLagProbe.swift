@@ -27,13 +27,16 @@ public enum GroupLagProbe {
     ) async throws -> [GroupPartitionLag] {
         let executor = BlockingExecutor(name: "rdkafka-lag-probe")
         defer { executor.shutdown() }
-        return try await executor.run {
-            var out: [GroupPartitionLag] = []
-            for (group, topics) in groups.sorted(by: { $0.key < $1.key }) {
-                out += try measureGroup(group, topics: topics, config: config, timeout: timeout, logger: logger)
+        var out: [GroupPartitionLag] = []
+        // Group by group, so that a cancelled probe (a service shutting down) stops after the
+        // group it is measuring instead of after all of them.
+        for (group, topics) in groups.sorted(by: { $0.key < $1.key }) {
+            try Task.checkCancellation()
+            out += try await executor.run {
+                try measureGroup(group, topics: topics, config: config, timeout: timeout, logger: logger)
             }
-            return out
         }
+        return out
     }
 
     static func measureGroup(

@@ -36,8 +36,11 @@ public struct GroupLagExporter: Service {
         }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let rows = try await GroupLagProbe.measure(
-                    groups: groups, config: config.kafkaBase, timeout: .seconds(5), logger: logger)
+                let (groups, config, logger) = (groups, config, logger)
+                let rows = try await cancelWhenGracefulShutdown {
+                    try await GroupLagProbe.measure(
+                        groups: groups, config: config.kafkaBase, timeout: .seconds(5), logger: logger)
+                }
                 let now = Date()
                 for row in rows {
                     let dims = [
@@ -48,11 +51,13 @@ public struct GroupLagExporter: Service {
                     let age = row.lag > 0 ? row.oldestUnprocessedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0 : 0
                     Gauge(label: "crm_consumer_group_oldest_unprocessed_seconds", dimensions: dims).record(age)
                 }
+            } catch is CancellationError {
+                return
             } catch {
                 errors.increment()
                 logger.warning("could not measure consumer-group lag", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            await sleepUnlessShuttingDown(for: interval)
         }
     }
 }

@@ -190,7 +190,6 @@ public struct ConsumerLoop: Service {
     }
 
     func pause(_ d: Duration) async -> Bool {
-        try? await Task.sleep(for: d)
-        return !Task.isShuttingDownGracefully && !Task.isCancelled
+        await sleepUnlessShuttingDown(for: d)
     }
 }

@@ -63,7 +63,7 @@ public struct WebhookDispatcher: Service {
                     }
                 }
                 if claimed.count < free || free == 0 {
-                    try? await Task.sleep(for: settings.pollInterval)
+                    await sleepUnlessShuttingDown(for: settings.pollInterval)
                 }
             }
         }

@@ -43,7 +43,7 @@ public struct CRMScheduler: Service {
             } catch {
                 context.logger.warning("scheduler round failed, will retry", metadata: ["error": "\(error)"])
             }
-            if !busy { try? await Task.sleep(for: settings.pollInterval) }
+            if !busy { await sleepUnlessShuttingDown(for: settings.pollInterval) }
         }
     }
 }

@@ -28,7 +28,7 @@ public struct RetryQueuePoller: Service {
     }
 
     public func run() async throws {
-        try await gate.wait()
+        guard try await gate.waitUnlessShuttingDown() else { return }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let due = try await SendStore.claimDue(
@@ -46,7 +46,7 @@ public struct RetryQueuePoller: Service {
             } catch {
                 logger.error("retry queue poll failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: Self.interval)
+            await sleepUnlessShuttingDown(for: Self.interval)
         }
     }
 }

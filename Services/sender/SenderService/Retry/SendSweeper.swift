@@ -27,7 +27,7 @@ public struct SendSweeper: Service {
     }
 
     public func run() async throws {
-        try await gate.wait()
+        guard try await gate.waitUnlessShuttingDown() else { return }
         let settings = executor.settings
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
@@ -35,7 +35,7 @@ public struct SendSweeper: Service {
             } catch {
                 logger.error("send sweep failed", metadata: ["error": "\(ErrorText.describe(error))"])
             }
-            try? await Task.sleep(for: settings.sweepInterval)
+            await sleepUnlessShuttingDown(for: settings.sweepInterval)
         }
     }
 

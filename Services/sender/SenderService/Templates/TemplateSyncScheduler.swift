@@ -26,14 +26,14 @@ public struct TemplateSyncScheduler: Service {
     }
 
     public func run() async throws {
-        try await gate.wait()
+        guard try await gate.waitUnlessShuttingDown() else { return }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await sync.run(on: postgres, logger: logger)
             } catch {
                 logger.warning("scheduled template sync failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            await sleepUnlessShuttingDown(for: interval)
         }
     }
 }

@@ -76,7 +76,7 @@ public struct CampaignRollout: Service {
                 failures.increment()
                 logger.error("campaign rollout round failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: settings.interval)
+            await sleepUnlessShuttingDown(for: settings.interval)
         }
     }
 
