@@ -129,6 +129,11 @@ struct ReportsTests {
             let backwards = try await h.call(
                 c, .get, "/api/v1/reports/delivery?since=\(until)&until=\(since)", token: manager)
             #expect(backwards.badFields == ["since"])
+            // A range longer than a year is refused, not scanned.
+            let wide = try await h.call(
+                c, .get, "/api/v1/reports/errors?since=2020-01-01T00:00:00Z&until=2026-01-01T00:00:00Z", token: manager)
+            #expect(wide.badFields == ["since"], "\(wide.text)")
+            #expect(wide.text.contains("at most 366 days"))
             #expect(
                 try await h.call(c, .get, "/api/v1/reports/errors?group_by=owner", token: manager).badFields
                     == ["group_by"])

@@ -32,6 +32,7 @@ public enum GatewayApp {
         AuditLogController(auth: auth, postgres: postgres, logger: logger).add(to: api)
         let intake = SendIntake(
             postgres: postgres, producer: producer, topics: config.topics, defaultWabaId: config.whatsapp.wabaId,
+            defaultPhoneNumberId: config.whatsapp.phoneNumberId,
             logger: logger)
         MessagesController(auth: auth, postgres: postgres, intake: intake, logger: logger).add(to: api)
         MessageLogController(auth: auth, postgres: postgres, logger: logger).add(to: api)
@@ -102,6 +103,7 @@ public enum GatewayApp {
             postgres: postgres,
             intake: SendIntake(
                 postgres: postgres, producer: producer, topics: config.topics, defaultWabaId: config.whatsapp.wabaId,
+                defaultPhoneNumberId: config.whatsapp.phoneNumberId,
                 logger: logger),
             settings: rolloutSettings, gate: gate, logger: logger)
         var groupConfig = ServiceGroupConfiguration(

@@ -67,6 +67,17 @@ public enum PhoneNumberStore {
         ).first
     }
 
+    /// Whether the number is one of ours: in `wa_phone_numbers`, or the environment's default.
+    public static func isConfigured(
+        _ phoneNumberId: String, default defaultId: String?, on client: PostgresClient, logger: Logger
+    ) async throws -> Bool {
+        if phoneNumberId == defaultId { return true }
+        let rows = try await client.query(
+            "SELECT 1 FROM wa_phone_numbers WHERE phone_number_id = \(phoneNumberId)", logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
     public static func idTaken(_ phoneNumberId: String, except id: UUID?, on conn: PostgresConnection, logger: Logger)
         async throws -> Bool
     {

@@ -107,6 +107,11 @@ struct CRMApiTests {
             #expect(
                 try await stack.count(
                     "SELECT 1 FROM consent_ledger WHERE how = 'api' AND opted_out AND actor = '\(agentA.id)'") == 1)
+            // Lifting it is not an agent's call: the customer opted out.
+            let optIn = try await stack.api(
+                .PATCH, "/contacts/\(contactId)", body: #"{"opted_out":false}"#, token: agentA.token)
+            #expect(optIn.status == 403, "\(optIn.body)")
+            #expect(optIn.body.contains("cannot clear a customer's opt-out"))
             let won = try await stack.api(.PATCH, "/leads/\(leadId)", body: #"{"status":"won"}"#, token: agentA.token)
             #expect(won.json?["status"]?.stringValue == "won")
             #expect(won.json?["closed_at"] != nil)

@@ -97,6 +97,10 @@ struct ContactsController: Sendable {
         if principal.scope != .all, let newOwner = owner, newOwner != principal.userId {
             throw APIError(.forbidden, "forbidden", "an agent cannot give a contact to another owner")
         }
+        // Consent is the customer's: an agent may record an opt-out, never lift one.
+        if principal.scope != .all, optedOut == false {
+            throw APIError(.forbidden, "forbidden", "an agent cannot clear a customer's opt-out")
+        }
 
         let (contact, outbox) = try await postgres.transaction(logger: logger) { conn in
             guard

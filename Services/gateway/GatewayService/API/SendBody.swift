@@ -58,6 +58,9 @@ struct SendBody: Decodable {
         case phoneNumberId = "phone_number_id"
     }
 
+    /// Prefixes of the request ids campaigns and workflow rules make.
+    static let reservedKeyPrefixes = ["campaign:", "workflow:"]
+
     /// Shape checks (400, every problem listed); policy comes after, in the gate.
     func ask(to override: String? = nil) throws -> SendIntake.Ask {
         var problems: [String] = []
@@ -74,7 +77,14 @@ struct SendBody: Decodable {
         if let k = idempotencyKey, k.isEmpty || k.utf8.count > 200 {
             problems.append("idempotency_key: 1 to 200 bytes")
         }
+        // Request ids the CRM makes itself; a caller using one could replace or pre-empt them.
+        if let k = idempotencyKey, let prefix = Self.reservedKeyPrefixes.first(where: { k.hasPrefix($0) }) {
+            problems.append("idempotency_key: the prefix \(prefix) is reserved for the CRM's own sends")
+        }
         if let c = campaignId, UUID(uuidString: c) == nil { problems.append("campaign_id: a UUID") }
+        if let p = phoneNumberId, !GraphID.isValid(p) {
+            problems.append("phone_number_id: the digits of a configured phone number id")
+        }
         guard problems.isEmpty, let to else {
             throw APIError(.badRequest, "validation_failed", problems.joined(separator: "; "))
         }

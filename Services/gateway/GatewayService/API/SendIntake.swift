@@ -36,6 +36,7 @@ struct SendIntake: Sendable {
     let producer: KafkaProducer
     let topics: Topics
     let defaultWabaId: String?
+    let defaultPhoneNumberId: String?
     let logger: Logger
 
     func submit(_ ask: Ask, principal: Principal) async throws -> Outcome {
@@ -44,6 +45,7 @@ struct SendIntake: Sendable {
 
     /// `requester` is the user the send is made for (the campaign's launcher for a rollout).
     func submit(_ ask: Ask, requester: UUID) async throws -> Outcome {
+        try await checkNumber(ask.phoneNumberId)
         if let existing = try await existing(ask, requester: requester) { return existing }
 
         let recipient = try await Recipient.load(waId: ask.to, on: postgres, logger: logger)
@@ -121,6 +123,19 @@ struct SendIntake: Sendable {
                     metadata: ["event_id": "\(request.requestId)", "error": "\(error)"])
             }
             return .queued(requestId: request.requestId)
+        }
+    }
+
+    /// A number the caller names must be one of ours (400 otherwise): the sender puts it in
+    /// the Graph URL and calls with the business's token.
+    func checkNumber(_ phoneNumberId: String?) async throws {
+        guard let id = phoneNumberId else { return }
+        guard GraphID.isValid(id),
+            try await PhoneNumberStore.isConfigured(id, default: defaultPhoneNumberId, on: postgres, logger: logger)
+        else {
+            throw APIError(
+                .badRequest, "validation_failed",
+                "phone_number_id: \(id) is not a configured phone number (see GET /api/v1/phone-numbers)")
         }
     }
 

@@ -63,7 +63,8 @@ public struct GraphClient: Sendable {
     func send(phoneNumberId: String, body: [String: JSONValue], callbackData: String?) async throws -> Outcome {
         var body = body
         if let callbackData { body["biz_opaque_callback_data"] = .string(callbackData) }
-        var request = HTTPClientRequest(url: "\(baseURL)/\(version)/\(phoneNumberId)/messages")
+        var request = HTTPClientRequest(
+            url: "\(baseURL)/\(GraphID.pathSegment(version))/\(GraphID.pathSegment(phoneNumberId))/messages")
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
         request.headers.add(name: "Content-Type", value: "application/json")

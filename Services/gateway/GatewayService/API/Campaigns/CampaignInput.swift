@@ -35,6 +35,9 @@ struct CampaignInput {
         input.template = body.string("template", required: true, maxLength: 512)
         input.language = body.string("language", required: true, maxLength: 20)
         input.phoneNumberId = body.string("phone_number_id", maxLength: 64)
+        if let p = input.phoneNumberId, !GraphID.isValid(p) {
+            body.problems.add("phone_number_id", "the digits of a configured phone number id")
+        }
         if let raw = body.object("audience", required: true) {
             var audience = JSONBody(raw, allowed: audienceFields, prefix: "audience.")
             let filters = audience.object("filters")

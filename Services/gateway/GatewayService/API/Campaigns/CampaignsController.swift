@@ -78,6 +78,12 @@ struct CampaignsController: Sendable {
                 body.problems.add("template", "\(name) in \(language) is not in the synced catalog")
             }
         }
+        if let p = input.phoneNumberId, GraphID.isValid(p),
+            !(try await PhoneNumberStore.isConfigured(
+                p, default: intake.defaultPhoneNumberId, on: postgres, logger: logger))
+        {
+            body.problems.add("phone_number_id", "\(p) is not a configured phone number")
+        }
         let needed = template.map(CampaignFingerprint.campaignColumns) ?? []
         var csv: AudienceCSV?
         switch input.audience {

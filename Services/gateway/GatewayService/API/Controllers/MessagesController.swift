@@ -56,6 +56,10 @@ struct MessagesController: Sendable {
             throw APIError(.badRequest, "invalid_json", "request body must be a JSON object: \(error)")
         }
         let ask = try body.ask()
+        // Campaign attribution and test sends are managers' tools: an agent's send is their own.
+        if access.ownerScope != nil, body.campaignId != nil || body.test == true {
+            throw APIError(.forbidden, "forbidden", "an agent cannot set campaign_id or test")
+        }
         if let owner = access.ownerScope,
             try await !OwnerChecks.ownsContact(phoneDigits: ask.to, owner: owner, on: postgres, logger: logger)
         {

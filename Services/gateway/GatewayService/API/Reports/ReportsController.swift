@@ -14,6 +14,8 @@ struct ReportsController: Sendable {
     let logger: Logger
 
     static let defaultSpan: TimeInterval = 30 * 24 * 3600
+    /// A longer range scans more history than one request should (each report is one query).
+    static let maxSpan: TimeInterval = 366 * 24 * 3600
 
     func add(to group: RouterGroup<some RequestContext>) {
         group.get("reports/delivery") { request, _ in try await self.delivery(request) }
@@ -85,6 +87,9 @@ struct ReportsController: Sendable {
         let until = q.date("until", &problems) ?? Date()
         let since = q.date("since", &problems) ?? until.addingTimeInterval(-Self.defaultSpan)
         if since >= until { problems.add("since", "must be before until") }
+        if until.timeIntervalSince(since) > Self.maxSpan {
+            problems.add("since", "a report covers at most \(Int(Self.maxSpan / 86_400)) days")
+        }
         var groupBy = defaultGrouping
         if let groupings {
             groupBy = q.oneOf("group_by", groupings, &problems) ?? defaultGrouping

@@ -13,10 +13,30 @@ protocol CSVRow {
 /// a double quote, CR or LF is enclosed in double quotes, with its quotes doubled.
 enum CSV {
     static func field(_ value: String) -> String {
+        let value = neutralized(value)
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else {
             return value
         }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or CR first) gets a
+    /// leading `'`, so it shows as text: names, tags and message text come from customers. A
+    /// plain signed number (`+5511987654321`, `-3`) is left as it is.
+    static func neutralized(_ value: String) -> String {
+        guard let first = value.utf8.first,
+            [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first)
+        else { return value }
+        if first == UInt8(ascii: "+") || first == UInt8(ascii: "-") {
+            let rest = value.utf8.dropFirst()
+            let dots = rest.filter { $0 == UInt8(ascii: ".") }.count
+            if !rest.isEmpty, dots <= 1, rest.allSatisfy({ (0x30...0x39).contains($0) || $0 == UInt8(ascii: ".") }),
+                rest.contains(where: { (0x30...0x39).contains($0) })
+            {
+                return value
+            }
+        }
+        return "'" + value
     }
 
     static func line(_ fields: [String]) -> String { fields.map(field).joined(separator: ",") + "\r\n" }
