@@ -369,4 +369,51 @@ struct AccessAPITests {
             }
         }
     }
+
+    /// A token cannot outlive the token that made it; revoking a token revokes its offspring;
+    /// a revoked bootstrap token stays revoked when the gateway starts again.
+    @Test func tokensNeverOutliveTheirMakerAndRevocationReachesTheirOffspring() async throws {
+        try await APIHarness.run { h, c in
+            let inOneHour = RFC3339.string(from: Date().addingTimeInterval(3600))
+            let parent = try await h.call(
+                c, .post, "/api/v1/tokens", token: h.adminToken,
+                body: ["name": "parent", "expires_at": .string(inOneHour)])
+            #expect(parent.status == .created, "\(parent.text)")
+            let parentToken = try #require(parent["token"]?.stringValue)
+            let parentId = try #require(parent["id"]?.stringValue)
+
+            let longer = try await h.call(
+                c, .post, "/api/v1/tokens", token: parentToken,
+                body: ["name": "longer", "expires_at": .string(RFC3339.string(from: Date().addingTimeInterval(7200)))])
+            #expect(longer.status == .badRequest)
+            #expect(longer.badFields == ["expires_at"], "\(longer.text)")
+            // Without expires_at the child expires with its maker.
+            let child = try await h.call(c, .post, "/api/v1/tokens", token: parentToken, body: ["name": "child"])
+            #expect(child.status == .created, "\(child.text)")
+            #expect(child["expires_at"]?.stringValue == parent["expires_at"]?.stringValue)
+            let childToken = try #require(child["token"]?.stringValue)
+            let grandchild = try await h.call(c, .post, "/api/v1/tokens", token: childToken, body: ["name": "gc"])
+            let grandchildToken = try #require(grandchild["token"]?.stringValue)
+            for token in [parentToken, childToken, grandchildToken] {
+                #expect(try await h.call(c, .get, "/api/v1/tokens", token: token).status == .ok)
+            }
+            // Revoking the parent revokes the whole line, each revocation audited.
+            #expect(
+                try await h.call(c, .delete, "/api/v1/tokens/\(parentId)", token: h.adminToken).status == .noContent)
+            for token in [parentToken, childToken, grandchildToken] {
+                #expect(try await h.call(c, .get, "/api/v1/tokens", token: token).status == .unauthorized)
+            }
+            #expect(try await h.db.count("SELECT 1 FROM audit_log WHERE action = 'revoke' AND entity = 'token'") == 3)
+
+            // The bootstrap token: revoked through the API, still revoked after a restart.
+            let own = try await h.call(c, .get, "/api/v1/tokens", token: h.adminToken)
+            let bootstrapId = try #require(
+                own.items.first { $0["name"]?.stringValue == "bootstrap" }?["id"]?.stringValue)
+            #expect(
+                try await h.call(c, .delete, "/api/v1/tokens/\(bootstrapId)", token: h.adminToken).status == .noContent)
+            try await TokenStore.ensureBootstrapAdmin(
+                token: h.adminToken, on: h.db.client, logger: Logger(label: "restart"))
+            #expect(try await h.call(c, .get, "/api/v1/tokens", token: h.adminToken).status == .unauthorized)
+        }
+    }
 }

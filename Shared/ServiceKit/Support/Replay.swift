@@ -18,32 +18,43 @@ public enum Replay {
     /// Publishes a dead-lettered record again, to its original topic with its original key
     /// (so it keeps its place in per-key order), and marks the failure replayed. With an
     /// `actor` (an API user), the audit entry is written in the same transaction as the mark.
+    /// The mark comes first and the answer is the row as marked: a replayed record that fails
+    /// again reopens the row, and that must happen after the mark, never be overwritten by it
+    /// or show in this answer (it did, now and then, when the mark followed the produce).
     public static func failure(
         id: Int64, postgres: PostgresClient, producer: KafkaProducer, topics: Topics, logger: Logger,
         actor: String? = nil
     ) async throws -> Outcome {
-        guard let original = try await FailureStore.record(id: id, on: postgres, logger: logger) else {
+        guard let original = try await FailureStore.record(id: id, on: postgres, logger: logger),
+            let before = try await FailureStore.get(id: id, on: postgres, logger: logger)
+        else {
             return .notFound
         }
-        try await producer.send(
-            OutgoingRecord(
-                topic: topics.name(original.topic), key: original.key.map { Array($0.utf8) },
-                value: Array(original.payload.utf8),
-                headers: [KafkaHeader(key: replayHeader, value: Array(String(id).utf8))]))
-        let before = try await FailureStore.get(id: id, on: postgres, logger: logger)
-        try await postgres.transaction(logger: logger) { conn in
+        let marked = try await postgres.transaction(logger: logger) { conn in
             try await FailureStore.markReplayed(id: id, on: conn, logger: logger)
+            let after = try await FailureStore.get(id: id, on: conn, logger: logger)
             if let actor {
                 try await AuditStore.record(
                     actor: actor, action: "replay", entity: "failure", entityId: String(id),
-                    before: try before.map(JSONValue.init(encoding:)),
-                    after: try await FailureStore.get(id: id, on: conn, logger: logger).map(JSONValue.init(encoding:)),
+                    before: try JSONValue(encoding: before), after: try after.map(JSONValue.init(encoding:)),
                     on: conn, logger: logger)
             }
+            return after
+        }
+        do {
+            try await producer.send(
+                OutgoingRecord(
+                    topic: topics.name(original.topic), key: original.key.map { Array($0.utf8) },
+                    value: Array(original.payload.utf8),
+                    headers: [KafkaHeader(key: replayHeader, value: Array(String(id).utf8))]))
+        } catch {
+            // Nothing was replayed: the row goes back to what it was.
+            try? await FailureStore.restore(before, on: postgres, logger: logger)
+            throw error
         }
         logger.info("failure replayed", metadata: ["failure_id": "\(id)", "topic": "\(original.topic)"])
-        guard let row = try await FailureStore.get(id: id, on: postgres, logger: logger) else { return .notFound }
-        return .replayed(row)
+        guard let marked else { return .notFound }
+        return .replayed(marked)
     }
 
     /// Re-publishes the archived raw webhooks received in [since, until) to `wa.webhook.raw`,

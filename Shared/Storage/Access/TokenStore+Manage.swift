@@ -37,16 +37,19 @@ extension TokenStore {
         return "crm_" + b64
     }
 
+    /// `mintedBy`: the token whose holder made this one (nil for tokens made by operators'
+    /// tools); revoking it revokes this one too.
     public static func create(
-        userId: UUID, name: String, expiresAt: Date?, createdBy: UUID?, on conn: PostgresConnection, logger: Logger
+        userId: UUID, name: String, expiresAt: Date?, createdBy: UUID?, mintedBy: UUID? = nil,
+        on conn: PostgresConnection, logger: Logger
     ) async throws -> (row: TokenRow, token: String) {
         let token = generate()
         let hash = Hashing.sha256Hex(Array(token.utf8))
         let rows = try await decode(
             conn.query(
                 """
-                INSERT INTO api_tokens (user_id, name, token_sha256, expires_at, created_by)
-                VALUES (\(userId), \(name), \(hash), \(expiresAt), \(createdBy))
+                INSERT INTO api_tokens (user_id, name, token_sha256, expires_at, created_by, minted_by)
+                VALUES (\(userId), \(name), \(hash), \(expiresAt), \(createdBy), \(mintedBy))
                 RETURNING \(unescaped: columns)
                 """, logger: logger))
         guard let row = rows.first else { throw StorageError.invalid("token insert returned no row") }
@@ -72,15 +75,23 @@ extension TokenStore {
             .first
     }
 
-    /// Revokes (idempotently: a second revoke keeps the first time).
-    public static func revoke(id: UUID, on conn: PostgresConnection, logger: Logger) async throws -> TokenRow? {
-        try await decode(
+    /// Revokes the token and every token minted through it, at any depth (idempotently: a
+    /// second revoke keeps the first time). Returns the token and the descendants it revoked now.
+    public static func revoke(id: UUID, on conn: PostgresConnection, logger: Logger) async throws
+        -> (row: TokenRow, descendants: [TokenRow])?
+    {
+        let revoked = try await decode(
             conn.query(
                 """
-                UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = \(id)
+                WITH RECURSIVE lineage(id) AS (
+                    SELECT id FROM api_tokens WHERE id = \(id)
+                    UNION SELECT t.id FROM api_tokens t JOIN lineage l ON t.minted_by = l.id)
+                UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
+                WHERE id IN (SELECT id FROM lineage) AND (id = \(id) OR revoked_at IS NULL)
                 RETURNING \(unescaped: columns)
-                """, logger: logger)
-        ).first
+                """, logger: logger))
+        guard let row = revoked.first(where: { $0.id == id }) else { return nil }
+        return (row, revoked.filter { $0.id != id })
     }
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [TokenRow] {

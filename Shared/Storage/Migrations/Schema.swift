@@ -4,7 +4,7 @@ import WireModels
 public enum Schema {
     public static let migrations: [Migration] = [
         initial, replayAndDetails, accounts, crmMatching, outbound, access, outboundWebhooks,
-        sendPath, campaigns, tasksWorkflows, routingRules, reports, hotUpdates, sendLeases,
+        sendPath, campaigns, tasksWorkflows, routingRules, reports, hotUpdates, sendLeases, tokenLineage,
     ]
 
     /// Rank of a delivery status for the forward-only UPDATEs, generated from `DeliveryStatus`

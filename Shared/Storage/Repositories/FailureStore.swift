@@ -131,6 +131,15 @@ public enum FailureStore {
             "UPDATE failures SET state = 'replayed', replayed_at = now() WHERE id = \(id)", logger: logger)
     }
 
+    /// Undoes `markReplayed` when the replay could not be published, unless the row moved on.
+    public static func restore(_ row: FailureRow, on client: PostgresClient, logger: Logger) async throws {
+        try await client.query(
+            """
+            UPDATE failures SET state = \(row.state), replayed_at = \(row.replayedAt)
+            WHERE id = \(row.id) AND state = 'replayed'
+            """, logger: logger)
+    }
+
     static func decode(_ rows: PostgresRowSequence) async throws -> [FailureRow] {
         var out: [FailureRow] = []
         for try await (id, stage, topic, partition, offset, eventId, error, attempts, first, last, state, replayed)

@@ -11,7 +11,8 @@ public struct Principal: Sendable, Equatable {
 /// API tokens are stored as SHA-256 hashes only; the clear token is shown once at creation.
 public enum TokenStore {
     /// Ensures an active admin user owning a token with this value (CRM_BOOTSTRAP_TOKEN),
-    /// so a fresh install can be administered. Idempotent across restarts and replicas.
+    /// so a fresh install can be administered. Idempotent across restarts and replicas; a
+    /// bootstrap token that was revoked stays revoked (set a new CRM_BOOTSTRAP_TOKEN instead).
     public static func ensureBootstrapAdmin(token: String, on client: PostgresClient, logger: Logger) async throws {
         let hash = Hashing.sha256Hex(Array(token.utf8))
         try await client.withTransaction(logger: logger) { conn in
@@ -24,7 +25,7 @@ public enum TokenStore {
                 """
                 INSERT INTO api_tokens (user_id, name, token_sha256)
                 SELECT id, 'bootstrap', \(hash) FROM users WHERE email = 'admin@localhost'
-                ON CONFLICT (token_sha256) DO UPDATE SET revoked_at = NULL
+                ON CONFLICT (token_sha256) DO NOTHING
                 """, logger: logger)
         }
     }

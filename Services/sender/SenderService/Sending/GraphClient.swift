@@ -18,6 +18,19 @@ public struct GraphClient: Sendable {
         case ambiguous(String)
     }
 
+    /// The sender's HTTP client, for the whole process. `HTTPClient.shared` opens at most 8
+    /// connections per host: with Meta answering in ~300 ms that caps a number at ~26 sends/s
+    /// (below its 80 mps), and a send that waits for a connection past its deadline fails
+    /// with the same error as one Meta took and never answered (an `unknown` outcome that
+    /// need not have been). A connection per send in flight removes both.
+    public static let sendClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1024)
+        configuration.timeout = .init(connect: .seconds(5))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     let http: HTTPClient
     let baseURL: String
     let version: String
@@ -25,7 +38,7 @@ public struct GraphClient: Sendable {
     let timeout: TimeAmount
 
     public init(
-        http: HTTPClient = .shared, baseURL: String, version: String, accessToken: String,
+        http: HTTPClient = GraphClient.sendClient, baseURL: String, version: String, accessToken: String,
         timeout: TimeAmount = .seconds(10)
     ) {
         self.http = http

@@ -9,7 +9,8 @@ import WireModels
 /// hashed), `DELETE /api/v1/tokens/{id}` (revoke) and `GET /api/v1/tokens?user_id=` (the
 /// tokens' metadata, to find one to revoke). Everyone may create and revoke their
 /// own tokens; only admins may do so for another user (for anyone else such a token is
-/// out of scope: 403 to create, 404 to revoke).
+/// out of scope: 403 to create, 404 to revoke). A token never outlives the token that made
+/// it, and revoking a token revokes every token made with it.
 struct TokensController: Sendable {
     let auth: Authenticator
     let postgres: PostgresClient
@@ -58,8 +59,19 @@ struct TokensController: Sendable {
         var body = try await JSONBody(request, allowed: Self.fields)
         let userId = body.uuid("user_id") ?? access.userId
         let name = body.string("name", required: true)
-        let expiresAt = body.date("expires_at")
+        var expiresAt = body.date("expires_at")
         if let expiresAt, expiresAt <= Date() { body.problems.add("expires_at", "must be in the future") }
+        // A token cannot outlive the token that makes it: without expires_at it expires with it.
+        let minter = try await postgres.withConnection { conn in
+            try await TokenStore.get(id: access.principal.tokenId, on: conn, logger: logger)
+        }
+        if let limit = minter?.expiresAt {
+            if let wanted = expiresAt, wanted > limit {
+                body.problems.add(
+                    "expires_at", "at most \(RFC3339.string(from: limit)), when the token making it expires")
+            }
+            expiresAt = min(expiresAt ?? limit, limit)
+        }
         try body.problems.check()
         guard let name else { throw APIError.validation(body.problems.items) }
         if userId != access.userId { try access.require(.manageOthersTokens) }
@@ -71,7 +83,8 @@ struct TokensController: Sendable {
                 throw APIError(.unprocessableContent, "inactive_user", "user_id: the user is not active")
             }
             let (row, token) = try await TokenStore.create(
-                userId: userId, name: name, expiresAt: expiresAt, createdBy: access.userId, on: conn, logger: logger)
+                userId: userId, name: name, expiresAt: expiresAt, createdBy: access.userId,
+                mintedBy: access.principal.tokenId, on: conn, logger: logger)
             try await AuditStore.record(
                 actor: access.userId, action: "create", entity: "token", entityId: row.id.uuidString.lowercased(),
                 before: TokenRow?.none, after: row, on: conn, logger: logger)
@@ -86,12 +99,21 @@ struct TokensController: Sendable {
             guard let before = try await TokenStore.get(id: id, on: conn, logger: logger),
                 before.userId == access.userId || access.can(.manageOthersTokens)
             else { throw APIError.notFound("no token \(id.uuidString.lowercased())") }
-            guard let after = try await TokenStore.revoke(id: id, on: conn, logger: logger) else {
+            guard let (after, descendants) = try await TokenStore.revoke(id: id, on: conn, logger: logger) else {
                 throw APIError.notFound("no token \(id.uuidString.lowercased())")
             }
             try await AuditStore.record(
                 actor: access.userId, action: "revoke", entity: "token", entityId: id.uuidString.lowercased(),
                 before: before, after: after, on: conn, logger: logger)
+            // Tokens minted through it go with it, each audited as revoked by this request.
+            for token in descendants {
+                var earlier = token
+                earlier.revokedAt = nil
+                try await AuditStore.record(
+                    actor: access.userId, action: "revoke", entity: "token",
+                    entityId: token.id.uuidString.lowercased(), before: earlier, after: token, on: conn,
+                    logger: logger)
+            }
         }
         return Response(status: .noContent)
     }
