@@ -11,26 +11,13 @@ import WireModels
 struct BrokerOutageTests {
     @Test func aFrozenBrokerGets503ThenTheGatewayRecoversWithoutLoss() async throws {
         let env = try TestEnvironment.require()
-        guard let tansu = ProcessInfo.processInfo.environment["CRM_TANSU_BIN"], !tansu.isEmpty else {
-            Issue.record("CRM_TANSU_BIN is not set: run the tests through `make test`")
-            return
-        }
-        let brokerPort = freePort()
-        let broker = Process()
-        broker.executableURL = URL(fileURLWithPath: tansu)
-        broker.arguments = [
-            "broker", "--listener-url", "tcp://127.0.0.1:\(brokerPort)",
-            "--advertised-listener-url", "tcp://127.0.0.1:\(brokerPort)", "--storage-engine", "memory://tansu/",
-        ]
-        broker.standardOutput = FileHandle.nullDevice
-        broker.standardError = FileHandle.nullDevice
-        try broker.run()
+        guard let broker = try PrivateBroker.start() else { return }
         let database = try await TestDatabase(env: env, prefix: "outage")
         let logDir = FileManager.default.temporaryDirectory.appendingPathComponent(
             "crm-outage-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: logDir, withIntermediateDirectories: true)
         let port = freePort()
-        let brokers = "127.0.0.1:\(brokerPort)"
+        let brokers = broker.address
         let gateway = try ServiceProcess(
             binDir: env.binDir, name: "gateway",
             environment: [
@@ -39,9 +26,7 @@ struct BrokerOutageTests {
                 "KAFKA_TOPIC_PARTITIONS": "1", "LOG_LEVEL": "info",
             ], logDir: logDir)
         defer {
-            // The broker does not stop on SIGTERM: kill it so no test leaves it running.
-            kill(broker.processIdentifier, SIGKILL)
-            broker.waitUntilExit()
+            broker.stop()
             database.close()
         }
         let url = "http://127.0.0.1:\(port)"
@@ -62,13 +47,13 @@ struct BrokerOutageTests {
             }
             #expect(try await post(body(1)) == 200)
 
-            kill(broker.processIdentifier, SIGSTOP)
+            broker.freeze()
             let started = ContinuousClock.now
             #expect(try await post(body(2)) == 503)
             #expect(ContinuousClock.now - started < .seconds(5), "answered within the ack timeout, not hanging")
             #expect(try await HTTP.request(.GET, "\(url)/readyz").status == 503)
 
-            kill(broker.processIdentifier, SIGCONT)
+            broker.thaw()
             // Meta retries the 503'd notification; the gateway takes it once the broker is back.
             try await eventually("the retried webhook to be accepted", timeout: .seconds(60), every: .seconds(1)) {
                 try await post(body(2)) == 200

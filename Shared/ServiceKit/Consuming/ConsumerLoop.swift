@@ -11,7 +11,9 @@ import WireModels
 /// point redelivers, and idempotent handlers make the redelivery harmless.
 ///
 /// A batch that keeps failing is split: each record is retried alone, and one that still
-/// fails is dead-lettered so its neighbours and the rest of the partition move on.
+/// fails is dead-lettered so its neighbours and the rest of the partition move on. An outage
+/// of PostgreSQL or the broker (`InfrastructureFault`) is not the records' fault: the loop
+/// waits for it without spending their attempts, so it dead-letters nothing.
 ///
 /// Records of different partitions are independent (a key always lands on one partition), so
 /// each partition's share of a poll is handled on its own, up to `concurrency` at once: the
@@ -136,11 +138,16 @@ public struct ConsumerLoop: Service {
     /// Returns false when shutdown interrupted the retries (nothing may be stored then).
     func process(_ records: [KafkaRecord]) async throws -> Bool {
         var attempt = 0
+        var outage = 0
         while true {
             attempt += 1
             do {
                 try await handler.handle(records)
                 return true
+            } catch  where InfrastructureFault.isInfrastructure(error) {
+                attempt -= 1
+                outage += 1
+                guard await waitOut(error, records: records.count, round: outage) else { return false }
             } catch {
                 metrics.retried.increment()
                 logger.warning(
@@ -161,32 +168,50 @@ public struct ConsumerLoop: Service {
 
     func processAlone(_ record: KafkaRecord) async throws -> Bool {
         var lastError: any Error = CancellationError()
-        for attempt in 1...policy.recordAttempts {
+        var attempt = 1
+        var outage = 0
+        while attempt <= policy.recordAttempts {
             do {
                 try await handler.handle([record])
                 return true
+            } catch  where InfrastructureFault.isInfrastructure(error) {
+                outage += 1
+                guard await waitOut(error, records: 1, round: outage) else { return false }
             } catch {
                 lastError = error
                 if attempt < policy.recordAttempts {
                     metrics.retried.increment()
                     guard await pause(policy.delay(afterAttempt: attempt)) else { return false }
                 }
+                attempt += 1
             }
         }
         // Dead-lettering itself needs Kafka and PostgreSQL; while they are down keep trying
         // (never skip the record silently).
-        var attempt = 0
+        var tries = 0
         while true {
-            attempt += 1
+            tries += 1
             do {
                 try await deadLetters.deadLetter(record, error: lastError, attempts: policy.recordAttempts)
                 metrics.failed.increment()
                 return true
             } catch {
                 logger.error("cannot dead-letter yet", metadata: ["error": "\(ErrorText.describe(error))"])
-                guard await pause(policy.delay(afterAttempt: min(attempt, 6))) else { return false }
+                guard await pause(policy.delay(afterAttempt: min(tries, 6))) else { return false }
             }
         }
+    }
+
+    /// One wait during an outage (backing off to `policy.maxDelay`); false on shutdown.
+    func waitOut(_ error: any Error, records: Int, round: Int) async -> Bool {
+        metrics.outageWaits.increment()
+        logger.warning(
+            "database or broker unavailable; waiting, the records keep their attempts",
+            metadata: [
+                "stage": "\(stage)", "records": "\(records)", "wait": "\(round)",
+                "error": "\(ErrorText.describe(error))",
+            ])
+        return await pause(policy.delay(afterAttempt: min(round, 8)))
     }
 
     func pause(_ d: Duration) async -> Bool {

@@ -3,13 +3,16 @@ import Kafka
 import Metrics
 import Synchronization
 
-/// Per-stage Prometheus series: processed / failed (dead-lettered) / retried counters, batch
-/// duration, record age at processing time, and consumer lag per partition.
+/// Per-stage Prometheus series: processed / failed (dead-lettered) / retried counters, waits
+/// for a database or broker outage, batch duration, record age at processing time, and
+/// consumer lag per partition.
 final class StageMetrics: Sendable {
     let stage: String
     let processed: Counter
     let failed: Counter
     let retried: Counter
+    /// `crm_outage_waits_total`: waits for PostgreSQL or the broker that spent no attempts.
+    let outageWaits: Counter
     let batchDuration: Metrics.Timer
     let recordAge: Metrics.Timer
     private let reported = Mutex(Set<PartitionKey>())
@@ -25,6 +28,7 @@ final class StageMetrics: Sendable {
         processed = Counter(label: "crm_records_processed_total", dimensions: dims)
         failed = Counter(label: "crm_records_failed_total", dimensions: dims)
         retried = Counter(label: "crm_records_retried_total", dimensions: dims)
+        outageWaits = Counter(label: "crm_outage_waits_total", dimensions: dims)
         batchDuration = Metrics.Timer(label: "crm_batch_duration_seconds", dimensions: dims)
         recordAge = Metrics.Timer(label: "crm_record_age_seconds", dimensions: dims)
     }
