@@ -157,4 +157,54 @@ struct OutboundWebhookTests {
             #expect(try await stack.count("SELECT 1 FROM audit_log WHERE after::text LIKE '%whsec%'") == 0)
         }
     }
+
+    /// No hooks into this host's network: refused at registration, and again at delivery for an
+    /// endpoint whose address became internal; a connection error is shown as a category only.
+    @Test func internalDestinationsAreRefusedAndConnectionErrorsRevealNothing() async throws {
+        try await E2EStack.with { stack in
+            for (url, why) in [
+                ("http://169.254.169.254/latest/meta-data", "link-local"), ("http://10.1.2.3/hook", "private-network"),
+                ("http://postgres:5432/", "cluster-internal"), ("http://[fd00::1]/x", "private-network"),
+                ("http://kafka.default.svc.cluster.local/x", "internal name"),
+                ("http://[::ffff:192.168.1.1]/", "private"),
+            ] {
+                let r = try await stack.api(.POST, "/outbound-webhooks", body: #"{"url":"\#(url)","events":["*"]}"#)
+                #expect(r.status == 400, "\(url): \(r.body)")
+                #expect(r.body.contains(why), "\(url): \(r.body)")
+            }
+            // This stack allows loopback, as `make run` does: a local listener may be used.
+            let local = try await stack.api(
+                .POST, "/outbound-webhooks", body: #"{"url":"http://127.0.0.1:1/closed","events":["lead.*"]}"#)
+            #expect(local.status == 201, "\(local.body)")
+            // An endpoint whose address is internal now (as after a DNS change): refused at delivery.
+            try await stack.postgres.query(
+                """
+                INSERT INTO outbound_webhooks (url, events, secret, created_by)
+                VALUES ('http://169.254.169.254/hook', '{lead.*}', 'whsec-0123456789abcdef', 'test')
+                """)
+            let activity = leadOpened()
+            try await publish(stack, [activity])
+            try await eventually("both deliveries attempted", timeout: .seconds(30)) {
+                try await stack.count(
+                    "SELECT 1 FROM webhook_delivery_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id "
+                        + "WHERE d.event_id = '\(activity.eventId)'") >= 2
+            }
+            let rows = try await stack.postgres.query(
+                """
+                SELECT w.url, d.state, coalesce(d.last_error, '') FROM webhook_deliveries d
+                JOIN outbound_webhooks w ON w.id = d.webhook_id WHERE d.event_id = \(activity.eventId)
+                """)
+            var seen: [String: (String, String)] = [:]
+            for try await (url, state, error) in rows.decode((String, String, String).self) {
+                seen[url] = (state, error)
+            }
+            let metadata = try #require(seen["http://169.254.169.254/hook"])
+            #expect(metadata.0 == "failed", "refused for good, not retried")
+            #expect(
+                metadata.1.hasPrefix("destination refused: 169.254.169.254 is a link-local address"), "\(metadata.1)")
+            let closed = try #require(seen["http://127.0.0.1:1/closed"])
+            #expect(["could not connect", "connection refused"].contains(closed.1), "\(closed.1)")
+            #expect(!closed.1.contains("127.0.0.1") && !closed.1.contains("errno"))
+        }
+    }
 }

@@ -42,7 +42,9 @@ public enum GatewayApp {
         ).add(to: api)
         FailuresController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
             .add(to: api)
-        OutboundWebhooksController(auth: auth, postgres: postgres, logger: logger).add(to: api)
+        OutboundWebhooksController(
+            auth: auth, postgres: postgres, destinations: config.outboundDestinations, logger: logger
+        ).add(to: api)
         CampaignsController(auth: auth, postgres: postgres, intake: intake, logger: logger).add(to: api)
         TasksController(auth: auth, postgres: postgres, publisher: activity, logger: logger).add(to: api)
         WorkflowRulesController(auth: auth, postgres: postgres, defaultWabaId: config.whatsapp.wabaId, logger: logger)

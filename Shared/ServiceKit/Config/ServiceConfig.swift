@@ -31,6 +31,8 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
     public var secretKey: String?
     public var webhookMaxBodyBytes: Int
     public var webhookAckTimeoutMs: Int
+    /// Where outbound webhooks may go (`OUTBOUND_WEBHOOK_ALLOW_LOOPBACK`, `OUTBOUND_WEBHOOK_ALLOW`).
+    public var outboundDestinations: DestinationPolicy
     /// Test hook: SIGKILL the process after the first batch's database commit and before its
     /// offsets are stored, to prove redelivery after a crash creates no duplicates.
     public var faultCrashAfterCommit: Bool
@@ -60,6 +62,7 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
         webhookMaxBodyBytes = try env.int("WEBHOOK_MAX_BODY_BYTES", default: 1 << 20)
         webhookAckTimeoutMs = try env.int("WEBHOOK_ACK_TIMEOUT_MS", default: 5000)
         faultCrashAfterCommit = env["CRM_FAULT_CRASH_AFTER_COMMIT"] == "1"
+        outboundDestinations = try DestinationPolicy(environment: env)
     }
 
     /// Safe to log: no secrets (the bootstrap token and WhatsApp secrets are left out).

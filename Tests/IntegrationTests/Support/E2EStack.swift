@@ -67,6 +67,8 @@ final class E2EStack: @unchecked Sendable {
             "OUTBOUND_WEBHOOK_BACKOFF_MS": "200", "OUTBOUND_WEBHOOK_TIMEOUT_MS": "2000", "LAG_PROBE_INTERVAL_MS": "500",
             // Campaigns publish in small chunks, so a test can pause one mid-way.
             "CAMPAIGN_CHUNK_SIZE": "2", "CAMPAIGN_ROLLOUT_INTERVAL_MS": "300",
+            // Webhook receivers in the tests listen on 127.0.0.1 (as under `make run`).
+            "OUTBOUND_WEBHOOK_ALLOW_LOOPBACK": "1",
         ].merging(settings) { _, new in new }
     }
 

@@ -13,6 +13,8 @@ public struct WebhookDeliverySettings: Sendable {
     /// Deliveries in flight per process (each to a different endpoint).
     public var concurrency: Int
     public var pollInterval: Duration = .milliseconds(250)
+    /// Checked again before every delivery (`OUTBOUND_WEBHOOK_ALLOW_LOOPBACK`, `OUTBOUND_WEBHOOK_ALLOW`).
+    public var destinations: DestinationPolicy
 
     public init(environment: Environment = Environment()) throws {
         maxAttempts = try environment.int("OUTBOUND_WEBHOOK_MAX_ATTEMPTS", default: 10)
@@ -20,6 +22,7 @@ public struct WebhookDeliverySettings: Sendable {
         maxBackoff = .milliseconds(try environment.int("OUTBOUND_WEBHOOK_MAX_BACKOFF_MS", default: 3_600_000))
         timeout = .milliseconds(try environment.int("OUTBOUND_WEBHOOK_TIMEOUT_MS", default: 10_000))
         concurrency = try environment.int("OUTBOUND_WEBHOOK_CONCURRENCY", default: 8)
+        destinations = try DestinationPolicy(environment: environment)
         guard maxAttempts >= 1, concurrency >= 1 else {
             throw ConfigError("OUTBOUND_WEBHOOK_MAX_ATTEMPTS and OUTBOUND_WEBHOOK_CONCURRENCY must be at least 1")
         }

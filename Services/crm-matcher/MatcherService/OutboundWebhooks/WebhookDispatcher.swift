@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import NIOCore
+import NIOPosix
 import PostgresNIO
 import ServiceKit
 import ServiceLifecycle
@@ -70,6 +71,29 @@ public struct WebhookDispatcher: Service {
         try? await http.shutdown()
     }
 
+    /// What a failed connection is, in words that reveal nothing about the network.
+    static func category(of error: any Error) -> String {
+        switch error {
+        case let e as HTTPClientError where e == .connectTimeout: return "could not connect (timeout)"
+        case let e as HTTPClientError where e == .deadlineExceeded || e == .readTimeout:
+            return "no answer within the timeout"
+        case let e as HTTPClientError where e == .remoteConnectionClosed: return "the connection was closed"
+        case is NIOConnectionError: return "could not connect"
+        case let e as IOError where e.errnoCode == ECONNREFUSED: return "connection refused"
+        case let e as IOError where e.errnoCode == ECONNRESET: return "connection reset"
+        case let e as ChannelError:
+            if case .connectTimeout = e { return "could not connect (timeout)" }
+            return "connection error"
+        default:
+            let text = "\(error)".lowercased()
+            if text.contains("ssl") || text.contains("tls") || text.contains("certificate") { return "TLS error" }
+            if text.contains("resolve") || text.contains("dns") || text.contains("lookup") {
+                return "could not resolve the host"
+            }
+            return "connection error"
+        }
+    }
+
     func deliver(_ delivery: ClaimedDelivery, with http: HTTPClient) async {
         let log = logger.with([
             "event_id": "\(delivery.eventId)", "webhook_id": "\(delivery.webhookId)", "attempt": "\(delivery.attempt)",
@@ -91,22 +115,34 @@ public struct WebhookDispatcher: Service {
         var status: Int?
         var failure: String?
         var retryAfter: Duration?
-        do {
-            let response = try await http.execute(request, timeout: TimeAmount(settings.timeout))
-            status = Int(response.status.code)
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            if !(200..<300).contains(Int(response.status.code)) {
-                failure = "HTTP \(response.status.code)"
-                retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init).map { .seconds($0) }
+        var refused = false
+        // Checked again right before connecting: the name may resolve elsewhere since it was registered.
+        if case .refused(let why) = await settings.destinations.checkResolving(
+            host: URL(string: delivery.url)?.host ?? "")
+        {
+            failure = "destination refused: \(why)"
+            refused = true
+        } else {
+            do {
+                let response = try await http.execute(request, timeout: TimeAmount(settings.timeout))
+                status = Int(response.status.code)
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+                if !(200..<300).contains(Int(response.status.code)) {
+                    failure = "HTTP \(response.status.code)"
+                    retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init).map { .seconds($0) }
+                }
+            } catch {
+                // The API shows the delivery's error to managers: a category, never the raw
+                // error (it can name internal addresses and ports); the log has the detail.
+                failure = Self.category(of: error)
+                log.notice("outbound webhook connection failed", metadata: ["detail": "\(error)"])
             }
-        } catch {
-            failure = "\(error)"
         }
         let elapsed = ContinuousClock.now - started
         duration.recordInterval(since: started)
         let outcome: WebhookDeliveryStore.Outcome
         if let failure {
-            let next = settings.delay(afterAttempt: delivery.attempt, retryAfter: retryAfter)
+            let next = refused ? nil : settings.delay(afterAttempt: delivery.attempt, retryAfter: retryAfter)
             outcome = .failed(
                 httpStatus: status, error: failure, retryAt: next.map { Date().addingTimeInterval($0.seconds) })
             if let next {

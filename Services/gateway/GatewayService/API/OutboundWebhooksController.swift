@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PostgresNIO
+import ServiceKit
 import Storage
 import WireModels
 
@@ -13,6 +14,8 @@ import WireModels
 struct OutboundWebhooksController: Sendable {
     let auth: Authenticator
     let postgres: PostgresClient
+    /// No hooks into this host, private networks or cluster names (docs/SECURITY.md).
+    let destinations: DestinationPolicy
     let logger: Logger
 
     func add(to group: RouterGroup<some RequestContext>) {
@@ -122,6 +125,12 @@ struct OutboundWebhooksController: Sendable {
             !["http", "https"].contains(url.scheme?.lowercased()) || url.host?.isEmpty != false || url.user != nil
         {
             body.problems.add("url", "an absolute http(s) URL without credentials")
+            input.url = nil
+        } else if let host = input.url.flatMap(URL.init(string:))?.host,
+            case .refused(let why) = await destinations.checkResolving(host: host)
+        {
+            body.problems.add(
+                "url", "\(why): not a destination for webhooks (an operator may allow it: OUTBOUND_WEBHOOK_ALLOW)")
             input.url = nil
         }
         input.events = body.strings(
