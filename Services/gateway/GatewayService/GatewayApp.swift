@@ -75,7 +75,9 @@ public enum GatewayApp {
         }
 
         let postgres = PostgresClient(
-            configuration: try DatabaseURL.configuration(config.databaseURL), backgroundLogger: logger)
+            configuration: try DatabaseURL.configuration(
+                config.databaseURL, statementTimeoutMs: config.apiStatementTimeoutMs),
+            backgroundLogger: logger)
         // The ack timeout bounds how long Meta waits before we answer 503 and it retries.
         let producer = try KafkaProducer(
             config: config.producerProperties(messageTimeoutMs: config.webhookAckTimeoutMs), logger: logger)
@@ -88,8 +90,10 @@ public enum GatewayApp {
         let router = buildRouter(
             config: config, postgres: postgres, producer: producer, registry: registry, readiness: readiness,
             secrets: secrets, logger: logger)
+        // Idle connections are closed, so a client cannot hold sockets open for nothing.
         let app = Application(
             router: router,
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.httpIdleTimeoutMs)))),
             configuration: .init(address: .hostname("0.0.0.0", port: config.httpPort), serverName: "gateway"),
             logger: logger)
         let startup = StartupTasks(config: config, postgres: postgres, gate: gate, logger: logger) {

@@ -1,16 +1,24 @@
 import Kafka
 import PostgresNIO
+import Synchronization
 
 /// What `/readyz` checks: start-up finished, PostgreSQL answers, the Kafka cluster answers.
 /// Informational checks are reported but do not make the process unready.
+///
+/// `/readyz` is public and each Kafka probe is a client of its own: the results are kept for
+/// `maxAge`, and requests arriving while a probe runs wait for that probe, so a flood of
+/// `/readyz` costs one probe per `maxAge`, not one per request.
 public struct Readiness: Sendable {
     public typealias Check = @Sendable () async -> Bool
     let checks: [(String, Check)]
     let informational: Set<String>
+    let maxAge: Duration
+    let cache = ProbeCache()
 
-    public init(_ checks: [(String, Check)], informational: Set<String> = []) {
+    public init(_ checks: [(String, Check)], informational: Set<String> = [], maxAge: Duration = .seconds(1)) {
         self.checks = checks
         self.informational = informational
+        self.maxAge = maxAge
     }
 
     /// Ready when every non-informational check passes.
@@ -18,7 +26,12 @@ public struct Readiness: Sendable {
         results.allSatisfy { $0.value || informational.contains($0.key) }
     }
 
+    /// The latest results, probing again only when they are older than `maxAge`.
     public func evaluate() async -> [String: Bool] {
+        await cache.results(maxAge: maxAge) { await probe() }
+    }
+
+    func probe() async -> [String: Bool] {
         await withTaskGroup(of: (String, Bool).self) { group in
             for (name, check) in checks { group.addTask { (name, await check()) } }
             var out: [String: Bool] = [:]
@@ -50,5 +63,36 @@ public struct Readiness: Sendable {
                 (try? await KafkaAdmin.listTopics(config: config, timeout: .seconds(2))) != nil
             }
         )
+    }
+}
+
+/// The last probe's results and the probe in progress (single flight).
+final class ProbeCache: Sendable {
+    struct State {
+        var last: (at: ContinuousClock.Instant, results: [String: Bool])?
+        var running: Task<[String: Bool], Never>?
+    }
+
+    let state = Mutex(State())
+
+    func results(maxAge: Duration, probe: @escaping @Sendable () async -> [String: Bool]) async -> [String: Bool] {
+        let task: Task<[String: Bool], Never> = state.withLock { s in
+            if let last = s.last, ContinuousClock.now - last.at < maxAge {
+                let cached = last.results
+                return Task { cached }
+            }
+            if let running = s.running { return running }
+            let started = Task { await probe() }
+            s.running = started
+            return started
+        }
+        let results = await task.value
+        state.withLock { s in
+            if s.running == task {
+                s.running = nil
+                s.last = (ContinuousClock.now, results)
+            }
+        }
+        return results
     }
 }

@@ -31,6 +31,10 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
     public var secretKey: String?
     public var webhookMaxBodyBytes: Int
     public var webhookAckTimeoutMs: Int
+    /// Gateway: `API_STATEMENT_TIMEOUT_MS` (15 s), the longest statement of the API's pool.
+    public var apiStatementTimeoutMs: Int
+    /// Gateway: `HTTP_IDLE_TIMEOUT_MS` (60 s), after which an idle connection is closed.
+    public var httpIdleTimeoutMs: Int
     /// Where outbound webhooks may go (`OUTBOUND_WEBHOOK_ALLOW_LOOPBACK`, `OUTBOUND_WEBHOOK_ALLOW`).
     public var outboundDestinations: DestinationPolicy
     /// Test hook: SIGKILL the process after the first batch's database commit and before its
@@ -63,6 +67,11 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
         webhookAckTimeoutMs = try env.int("WEBHOOK_ACK_TIMEOUT_MS", default: 5000)
         faultCrashAfterCommit = env["CRM_FAULT_CRASH_AFTER_COMMIT"] == "1"
         outboundDestinations = try DestinationPolicy(environment: env)
+        apiStatementTimeoutMs = try env.int("API_STATEMENT_TIMEOUT_MS", default: 15_000)
+        httpIdleTimeoutMs = try env.int("HTTP_IDLE_TIMEOUT_MS", default: 60_000)
+        guard apiStatementTimeoutMs >= 100, httpIdleTimeoutMs >= 100 else {
+            throw ConfigError("API_STATEMENT_TIMEOUT_MS and HTTP_IDLE_TIMEOUT_MS must be at least 100")
+        }
     }
 
     /// Safe to log: no secrets (the bootstrap token and WhatsApp secrets are left out).

@@ -8,7 +8,11 @@ public enum DatabaseURL {
         public let description: String
     }
 
-    public static func configuration(_ url: String) throws -> PostgresClient.Configuration {
+    /// `statementTimeoutMs`: the server cancels a statement of this pool that runs longer
+    /// (SQLSTATE 57014), so one expensive API request cannot hold a connection for minutes.
+    public static func configuration(_ url: String, statementTimeoutMs: Int? = nil) throws
+        -> PostgresClient.Configuration
+    {
         guard let c = URLComponents(string: url), let scheme = c.scheme, ["postgres", "postgresql"].contains(scheme)
         else { throw Invalid(description: "DATABASE_URL must look like postgres://user@host:port/database") }
         guard let host = c.host, !host.isEmpty else { throw Invalid(description: "DATABASE_URL has no host") }
@@ -24,6 +28,9 @@ public enum DatabaseURL {
             host: host, port: c.port ?? 5432, username: c.user ?? "postgres", password: c.password,
             database: database.isEmpty ? nil : database, tls: tls)
         config.options.maximumConnections = Int(ProcessInfo.processInfo.environment["DATABASE_POOL_SIZE"] ?? "") ?? 10
+        if let statementTimeoutMs {
+            config.options.additionalStartupParameters.append(("statement_timeout", "\(statementTimeoutMs)"))
+        }
         return config
     }
 }
