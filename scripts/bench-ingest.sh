@@ -50,7 +50,7 @@ source "$REPO_ROOT/.data/bench/stack.env"
 LOGS="$REPO_ROOT/.data/bench/logs"
 mkdir -p "$LOGS"
 export LOG_LEVEL=warning
-export WHATSAPP_APP_SECRET=bench-app-secret
+export WHATSAPP_APP_SECRET=bench-app-secret CRM_DEV_MODE=1
 export KAFKA_TOPIC_PARTITIONS=${BENCH_PARTITIONS:-6}
 export CONSUMER_BATCH_SIZE=${BENCH_BATCH:-1000}
 export KAFKA_PROPERTIES=session.timeout.ms=6000,max.poll.interval.ms=30000,heartbeat.interval.ms=500${BENCH_KAFKA_PROPERTIES:+,$BENCH_KAFKA_PROPERTIES}

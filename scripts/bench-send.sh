@@ -43,7 +43,7 @@ export KAFKA_PROPERTIES=session.timeout.ms=6000,max.poll.interval.ms=30000,heart
 # A batch must finish within max.poll.interval.ms: small batches keep a slow sender in its group.
 export CONSUMER_BATCH_SIZE=${BENCH_BATCH:-200}
 export WHATSAPP_WABA_ID=100000000000001 WHATSAPP_PHONE_NUMBER_ID=100000000000002
-export WHATSAPP_ACCESS_TOKEN=bench-access-token WHATSAPP_APP_SECRET=bench-app-secret
+export WHATSAPP_ACCESS_TOKEN=bench-access-token WHATSAPP_APP_SECRET=bench-app-secret CRM_DEV_MODE=1
 export WHATSAPP_GRAPH_URL="http://127.0.0.1:$SIM_PORT"
 
 "$BIN/crmctl" migrate >"$LOGS/crmctl.log" 2>&1

@@ -144,6 +144,8 @@ export WHATSAPP_VERIFY_TOKEN=${WHATSAPP_VERIFY_TOKEN:-dev-verify-token}
 export WHATSAPP_GRAPH_URL=${WHATSAPP_GRAPH_URL:-http://127.0.0.1:$SIM_PORT}
 export WHATSAPP_GRAPH_VERSION=${WHATSAPP_GRAPH_VERSION:-v21.0}
 export LOG_LEVEL=${LOG_LEVEL:-info}
+# Development secrets are allowed here (the gateway refuses them otherwise).
+export CRM_DEV_MODE=${CRM_DEV_MODE:-1}
 # Outbound webhooks may point at a listener on this machine (never at private ranges).
 export OUTBOUND_WEBHOOK_ALLOW_LOOPBACK=${OUTBOUND_WEBHOOK_ALLOW_LOOPBACK:-1}
 # The local broker joins consumer groups slowly with librdkafka's default

@@ -22,7 +22,7 @@ struct BrokerOutageTests {
             binDir: env.binDir, name: "gateway",
             environment: [
                 "KAFKA_BROKERS": brokers, "DATABASE_URL": database.url, "HTTP_PORT": String(port),
-                "WHATSAPP_APP_SECRET": E2EStack.appSecret, "WEBHOOK_ACK_TIMEOUT_MS": "1500",
+                "WHATSAPP_APP_SECRET": E2EStack.appSecret, "WEBHOOK_ACK_TIMEOUT_MS": "1500", "CRM_DEV_MODE": "1",
                 "KAFKA_TOPIC_PARTITIONS": "1", "LOG_LEVEL": "info",
             ], logDir: logDir)
         defer {

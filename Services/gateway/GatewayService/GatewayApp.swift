@@ -65,6 +65,7 @@ public enum GatewayApp {
         logger.info("starting", metadata: ["whatsapp": "\(config.whatsapp)", "kafka": "\(config.kafkaBrokers)"])
         // A bad config file (or a secret without CRM_SECRET_KEY) stops the gateway here, with
         // every problem listed; writing it to the database waits for PostgreSQL below.
+        try SecretStrength.check(config, environment: Environment())
         let (crmConfig, secrets) = try StartupConfig.read(config, environment: ProcessInfo.processInfo.environment)
         let rolloutSettings = try CampaignRolloutSettings()
         if config.secretKey == nil {

@@ -69,6 +69,8 @@ final class E2EStack: @unchecked Sendable {
             "CAMPAIGN_CHUNK_SIZE": "2", "CAMPAIGN_ROLLOUT_INTERVAL_MS": "300",
             // Webhook receivers in the tests listen on 127.0.0.1 (as under `make run`).
             "OUTBOUND_WEBHOOK_ALLOW_LOOPBACK": "1",
+            // The tests' short secrets (the gateway refuses them outside dev mode).
+            "CRM_DEV_MODE": "1",
         ].merging(settings) { _, new in new }
     }
 
