@@ -67,3 +67,59 @@ struct LimitsTests {
         #expect(waited < .seconds(3), "closed after \(waited)")
     }
 }
+
+/// Per-source limits on the running gateway: API requests, and webhook posts with a bad
+/// signature, while a valid signature from the same address always passes.
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct RateLimitTests {
+    @Test func aFloodFromOneAddressGets429AndMetasSignedPostsAreNeverLimited() async throws {
+        let env = try TestEnvironment.require()
+        let db = try await TestDatabase(env: env, prefix: "limits")
+        defer { db.close() }
+        let logDir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "crm-limits-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: logDir, withIntermediateDirectories: true)
+        let port = freePort()
+        let token = "limits-admin-token-0123456789abcdef"
+        let gateway = try ServiceProcess(
+            binDir: env.binDir, name: "gateway",
+            environment: [
+                "KAFKA_BROKERS": env.kafkaBrokers, "DATABASE_URL": db.url, "HTTP_PORT": String(port),
+                "KAFKA_TOPIC_PREFIX": "limits-\(UUID().uuidString.prefix(6)).", "KAFKA_TOPIC_PARTITIONS": "1",
+                "CRM_BOOTSTRAP_TOKEN": token, "WHATSAPP_APP_SECRET": E2EStack.appSecret, "CRM_DEV_MODE": "1",
+                "API_RATE_LIMIT_PER_SECOND": "2", "API_RATE_LIMIT_BURST": "5", "WEBHOOK_BAD_SIGNATURES_PER_MINUTE": "3",
+            ], logDir: logDir)
+        defer { Task { await gateway.stop() } }
+        let url = "http://127.0.0.1:\(port)"
+        try await eventually("gateway ready", timeout: .seconds(60)) {
+            (try? await HTTP.request(.GET, "\(url)/readyz").status) == 200
+        }
+        // The API: a burst of 5, then 429 with Retry-After.
+        var statuses: [Int] = []
+        for _ in 0..<8 {
+            statuses.append(
+                try await HTTP.request(.GET, "\(url)/api/v1/tokens", headers: [("Authorization", "Bearer \(token)")])
+                    .status)
+        }
+        #expect(statuses.prefix(5).allSatisfy { $0 == 200 }, "\(statuses)")
+        #expect(statuses.suffix(2).allSatisfy { $0 == 429 }, "\(statuses)")
+        // Webhooks: bad signatures get 401 three times, then 429; a signed post is still taken.
+        let body = Payloads.notification([
+            Payloads.inboundText(wamid: Payloads.newWamid(), from: "5511900000200", name: "Eva", text: "oi")
+        ])
+        var bad: [Int] = []
+        for _ in 0..<5 {
+            bad.append(
+                try await HTTP.request(
+                    .POST, "\(url)/webhooks/whatsapp",
+                    headers: [("X-Hub-Signature-256", "sha256=" + String(repeating: "0", count: 64))],
+                    body: body
+                ).status)
+        }
+        #expect(bad == [401, 401, 401, 429, 429], "\(bad)")
+        let signed = try await HTTP.request(
+            .POST, "\(url)/webhooks/whatsapp",
+            headers: [("X-Hub-Signature-256", HTTP.signature(body, secret: E2EStack.appSecret))], body: body)
+        #expect(signed.status == 200, "Meta is never limited: \(signed.body)")
+    }
+}

@@ -13,12 +13,12 @@ import Storage
 public enum GatewayApp {
     public static func buildRouter(
         config: ServiceConfig, postgres: PostgresClient, producer: KafkaProducer, registry: PrometheusCollectorRegistry,
-        readiness: Readiness, secrets: SecretBox?, logger: Logger
-    ) -> Router<BasicRequestContext> {
-        let router = Router()
+        readiness: Readiness, secrets: SecretBox?, limits: RateLimits, logger: Logger
+    ) -> Router<GatewayContext> {
+        let router = Router(context: GatewayContext.self)
         AdminRoutes.add(to: router, registry: registry, readiness: readiness)
-        WebhookController(config: config, producer: producer, logger: logger).add(to: router)
-        let api = router.group("api/v1")
+        WebhookController(config: config, producer: producer, limits: limits, logger: logger).add(to: router)
+        let api = router.group("api/v1").add(middleware: RateLimitMiddleware(limits: limits))
         let auth = Authenticator(postgres: postgres, logger: logger)
         let activity = ActivityPublisher(
             postgres: postgres, producer: producer, topics: config.topics, source: "gateway", logger: logger)
@@ -65,7 +65,7 @@ public enum GatewayApp {
         logger.info("starting", metadata: ["whatsapp": "\(config.whatsapp)", "kafka": "\(config.kafkaBrokers)"])
         // A bad config file (or a secret without CRM_SECRET_KEY) stops the gateway here, with
         // every problem listed; writing it to the database waits for PostgreSQL below.
-        try SecretStrength.check(config, environment: Environment())
+        try SecretStrength.check(config, environment: ServiceKit.Environment())
         let (crmConfig, secrets) = try StartupConfig.read(config, environment: ProcessInfo.processInfo.environment)
         let rolloutSettings = try CampaignRolloutSettings()
         if config.secretKey == nil {
@@ -90,7 +90,7 @@ public enum GatewayApp {
             informational: ["postgres"])
         let router = buildRouter(
             config: config, postgres: postgres, producer: producer, registry: registry, readiness: readiness,
-            secrets: secrets, logger: logger)
+            secrets: secrets, limits: try RateLimits(environment: ServiceKit.Environment()), logger: logger)
         // Idle connections are closed, so a client cannot hold sockets open for nothing.
         let app = Application(
             router: router,

@@ -17,7 +17,7 @@ import WireModels
 final class APIHarness: @unchecked Sendable {
     let db: TestDatabase
     let config: ServiceConfig
-    let router: Router<BasicRequestContext>
+    let router: Router<GatewayContext>
     let logs: LogCapture
     let box: SecretBox
     let adminToken = "admin-" + UUID().uuidString
@@ -37,7 +37,7 @@ final class APIHarness: @unchecked Sendable {
     }
 
     private init(
-        db: TestDatabase, config: ServiceConfig, router: Router<BasicRequestContext>, logs: LogCapture, box: SecretBox
+        db: TestDatabase, config: ServiceConfig, router: Router<GatewayContext>, logs: LogCapture, box: SecretBox
     ) {
         self.db = db
         self.config = config
@@ -68,7 +68,13 @@ final class APIHarness: @unchecked Sendable {
         let box = try SecretBox(base64Key: key)
         let router = GatewayApp.buildRouter(
             config: config, postgres: db.client, producer: producer, registry: PrometheusCollectorRegistry(),
-            readiness: Readiness([]), secrets: box, logger: logger)
+            readiness: Readiness([]), secrets: box,
+            // Every test request comes from one address, faster than any client would send.
+            limits: try RateLimits(
+                environment: ServiceKit.Environment(values: [
+                    "API_RATE_LIMIT_PER_SECOND": "100000", "API_RATE_LIMIT_BURST": "100000",
+                ])),
+            logger: logger)
         let harness = APIHarness(db: db, config: config, router: router, logs: logs, box: box)
         try await TokenStore.ensureBootstrapAdmin(token: harness.adminToken, on: db.client, logger: logger)
         let app = Application(router: router, logger: logger)

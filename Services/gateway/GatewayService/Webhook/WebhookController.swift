@@ -17,20 +17,24 @@ public struct WebhookController: Sendable {
     let producer: KafkaProducer
     let topic: String
     let maxBodyBytes: Int
+    let limits: RateLimits
     let logger: Logger
 
-    public init(config: ServiceConfig, producer: KafkaProducer, logger: Logger) {
+    public init(config: ServiceConfig, producer: KafkaProducer, limits: RateLimits, logger: Logger) {
         verifier = SignatureVerifier(appSecrets: config.whatsapp.appSecrets)
         verifyTokens = config.whatsapp.verifyTokens
         self.producer = producer
         topic = config.topics.name(Topics.webhookRaw)
         maxBodyBytes = config.webhookMaxBodyBytes
+        self.limits = limits
         self.logger = logger
     }
 
     public func add(to router: Router<some RequestContext>) {
         router.get("webhooks/whatsapp") { request, _ in self.handshake(request) }
-        router.post("webhooks/whatsapp") { request, _ in try await self.receive(request) }
+        router.post("webhooks/whatsapp") { request, context in
+            try await self.receive(request, source: self.limits.source(request, context))
+        }
     }
 
     func handshake(_ request: Request) -> Response {
@@ -49,7 +53,7 @@ public struct WebhookController: Sendable {
         return plain(.ok, challenge)
     }
 
-    func receive(_ request: Request) async throws -> Response {
+    func receive(_ request: Request, source: String) async throws -> Response {
         let started = ContinuousClock.now
         let buffer: ByteBuffer
         do {
@@ -64,7 +68,13 @@ public struct WebhookController: Sendable {
             try verifier.verify(body: body, header: request.headers[.xHubSignature256])
         } catch {
             WebhookMetrics.outcome(.badSignature)
-            logger.warning("webhook rejected", metadata: ["reason": "\(error)"])
+            // Only failures count: an address that keeps sending bad signatures gets 429 and
+            // no more log lines; a valid signature from it is still accepted above.
+            if limits.badSignatures.take(source) != nil {
+                RateLimits.limitedSignatures.increment()
+                return plain(.tooManyRequests, "too many requests with a bad signature\n")
+            }
+            logger.warning("webhook rejected", metadata: ["reason": "\(error)", "source": "\(source)"])
             return plain(.unauthorized, "\(error)\n")
         }
         let parsed: WebhookBody

@@ -10,12 +10,20 @@ public struct APIError: Error, HTTPResponseError {
     public let code: String
     public let message: String
     public let fields: [FieldProblem]
+    /// Seconds for `Retry-After` (429).
+    public var retryAfter: Int?
 
     public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, fields: [FieldProblem] = []) {
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields
+    }
+
+    public static func tooManyRequests(retryAfter seconds: Double) -> APIError {
+        var error = APIError(.tooManyRequests, "rate_limited", "too many requests from this address; retry later")
+        error.retryAfter = max(1, Int(seconds.rounded(.up)))
+        return error
     }
 
     public static let unauthorized = APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
@@ -36,8 +44,10 @@ public struct APIError: Error, HTTPResponseError {
             error["fields"] = .array(
                 fields.map { .object(["field": .string($0.field), "message": .string($0.message)]) })
         }
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(
-            status: status, headers: [.contentType: "application/json"],
+            status: status, headers: headers,
             body: .init(
                 byteBuffer: ByteBuffer(
                     bytes: try JSONCoding.encoder().encode(JSONValue.object(["error": .object(error)])))))
