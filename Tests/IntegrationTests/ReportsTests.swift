@@ -355,6 +355,20 @@ struct ReportsTests {
             let agentRecords = CSVParser.records(agentCSV.body)
             #expect(Set(agentRecords.map { $0["wamid"] ?? "" }) == [out1, out3, in1, old])
 
+            // The harness caps an export at 600 messages: past it, a 400 before any byte is
+            // streamed; a narrower export still goes.
+            try await h.db.client.query(
+                """
+                INSERT INTO messages (wamid, direction, type, counterpart_wa_id)
+                SELECT 'wamid.bulk-' || g, 'inbound', 'text', '5511900000999' FROM generate_series(1, 80) g
+                """)
+            let tooBig = try await h.call(c, .get, "/api/v1/messages?format=csv", token: manager)
+            #expect(tooBig.status == .badRequest, "\(tooBig.text.prefix(200))")
+            #expect(tooBig.json?["error"]?["code"]?.stringValue == "export_too_large")
+            #expect(
+                try await h.call(c, .get, "/api/v1/messages?format=csv&direction=outbound", token: manager).status
+                    == .ok)
+
             // Every bad parameter in one answer.
             let bad = try await h.call(
                 c, .get,

@@ -10,10 +10,11 @@ import WireModels
 public struct CrmCtl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "crmctl",
-        abstract: "Operate the WhatsApp CRM: migrations, topics, failures, replays, users, tokens, config, templates.",
+        abstract:
+            "Operate the WhatsApp CRM: migrations, topics, failures, replays, users, tokens, config, templates, secrets.",
         subcommands: [
             Migrate.self, TopicsCommand.self, FailuresCommand.self, ReplayWebhooks.self, UsersCommand.self,
-            TokensCommand.self, ConfigCommand.self, TemplatesCommand.self, CampaignsCommand.self,
+            TokensCommand.self, ConfigCommand.self, TemplatesCommand.self, CampaignsCommand.self, SecretsCommand.self,
         ])
 
     public init() {}

@@ -35,7 +35,9 @@ public enum GatewayApp {
             defaultPhoneNumberId: config.whatsapp.phoneNumberId,
             logger: logger)
         MessagesController(auth: auth, postgres: postgres, intake: intake, logger: logger).add(to: api)
-        MessageLogController(auth: auth, postgres: postgres, logger: logger).add(to: api)
+        MessageLogController(
+            auth: auth, postgres: postgres, maxExportRows: config.messageExportMaxRows, logger: logger
+        ).add(to: api)
         ReportsController(auth: auth, postgres: postgres, logger: logger).add(to: api)
         TemplatesController(
             auth: auth, postgres: postgres, intake: intake, sync: TemplatesController.sync(config), logger: logger

@@ -29,12 +29,17 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
     public var configFile: String?
     /// `CRM_SECRET_KEY`: 32 bytes, base64; encrypts account secrets at rest. Never logged.
     public var secretKey: String?
+    /// `CRM_SECRET_KEY_PREVIOUS`: earlier keys (comma-separated), still opening what they sealed
+    /// until `crmctl secrets rotate` re-seals it under `CRM_SECRET_KEY`. Never logged.
+    public var previousSecretKeys: [String]
     public var webhookMaxBodyBytes: Int
     public var webhookAckTimeoutMs: Int
     /// Gateway: `API_STATEMENT_TIMEOUT_MS` (15 s), the longest statement of the API's pool.
     public var apiStatementTimeoutMs: Int
     /// Gateway: `HTTP_IDLE_TIMEOUT_MS` (60 s), after which an idle connection is closed.
     public var httpIdleTimeoutMs: Int
+    /// Gateway: `MESSAGE_EXPORT_MAX_ROWS` (100,000), the most messages one CSV export reads.
+    public var messageExportMaxRows: Int
     /// Where outbound webhooks may go (`OUTBOUND_WEBHOOK_ALLOW_LOOPBACK`, `OUTBOUND_WEBHOOK_ALLOW`).
     public var outboundDestinations: DestinationPolicy
     /// Test hook: SIGKILL the process after the first batch's database commit and before its
@@ -63,14 +68,18 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
         bootstrapToken = env["CRM_BOOTSTRAP_TOKEN"]
         configFile = env["CRM_CONFIG_FILE"]
         secretKey = env["CRM_SECRET_KEY"]
+        previousSecretKeys = env.list("CRM_SECRET_KEY_PREVIOUS")
         webhookMaxBodyBytes = try env.int("WEBHOOK_MAX_BODY_BYTES", default: 1 << 20)
         webhookAckTimeoutMs = try env.int("WEBHOOK_ACK_TIMEOUT_MS", default: 5000)
         faultCrashAfterCommit = env["CRM_FAULT_CRASH_AFTER_COMMIT"] == "1"
         outboundDestinations = try DestinationPolicy(environment: env)
         apiStatementTimeoutMs = try env.int("API_STATEMENT_TIMEOUT_MS", default: 15_000)
         httpIdleTimeoutMs = try env.int("HTTP_IDLE_TIMEOUT_MS", default: 60_000)
-        guard apiStatementTimeoutMs >= 100, httpIdleTimeoutMs >= 100 else {
-            throw ConfigError("API_STATEMENT_TIMEOUT_MS and HTTP_IDLE_TIMEOUT_MS must be at least 100")
+        messageExportMaxRows = try env.int("MESSAGE_EXPORT_MAX_ROWS", default: 100_000)
+        guard apiStatementTimeoutMs >= 100, httpIdleTimeoutMs >= 100, messageExportMaxRows >= 1 else {
+            throw ConfigError(
+                "API_STATEMENT_TIMEOUT_MS and HTTP_IDLE_TIMEOUT_MS must be at least 100, MESSAGE_EXPORT_MAX_ROWS at least 1"
+            )
         }
     }
 
@@ -85,7 +94,7 @@ public struct ServiceConfig: Sendable, CustomStringConvertible {
     public func secretBox() throws -> SecretBox? {
         guard let secretKey else { return nil }
         do {
-            return try SecretBox(base64Key: secretKey)
+            return try SecretBox(base64Key: secretKey, previous: previousSecretKeys)
         } catch {
             throw ConfigError("\(error)")
         }

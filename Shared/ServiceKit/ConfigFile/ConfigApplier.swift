@@ -37,14 +37,14 @@ public enum ConfigApplier {
         try await client.transaction(logger: logger) { conn in
             var summary = Summary()
             for account in config.accounts {
-                let secrets: SealedAccountSecrets
+                let secrets: AccountSecretChanges
                 if account.hasSecrets {
                     guard let box else { throw SecretBoxError.missingKey }
-                    secrets = try SealedAccountSecrets(
+                    secrets = AccountSecretChanges(
                         accessToken: account.accessToken, appSecret: account.appSecret,
                         verifyToken: account.verifyToken, box: box)
                 } else {
-                    secrets = SealedAccountSecrets()
+                    secrets = AccountSecretChanges()
                 }
                 let row = try await AccountStore.upsert(
                     wabaId: account.wabaId, name: account.name, secrets: secrets, on: conn, logger: logger)

@@ -25,19 +25,49 @@ public struct AccountRow: Sendable, Codable, Equatable {
     }
 }
 
-/// Sealed (encrypted) secrets of an account; each one kept, set or cleared.
-public struct SealedAccountSecrets: Sendable {
-    public var accessToken: Change<Data> = .keep
-    public var appSecret: Change<Data> = .keep
-    public var verifyToken: Change<Data> = .keep
-    public init() {}
+/// Changes to an account's secrets, in clear until the store seals them for the account's row
+/// (each value is bound to its row and column); each one kept, set or cleared.
+public struct AccountSecretChanges: Sendable {
+    public var accessToken: Change<String> = .keep
+    public var appSecret: Change<String> = .keep
+    public var verifyToken: Change<String> = .keep
+    /// Needed when a value is set.
+    public var box: SecretBox?
 
-    /// Seals the given clear values with `box` (nil = keep the stored value).
-    public init(accessToken: String?, appSecret: String?, verifyToken: String?, box: SecretBox) throws {
-        if let accessToken { self.accessToken = .set(Data(try box.seal(accessToken))) }
-        if let appSecret { self.appSecret = .set(Data(try box.seal(appSecret))) }
-        if let verifyToken { self.verifyToken = .set(Data(try box.seal(verifyToken))) }
+    public init(box: SecretBox? = nil) { self.box = box }
+
+    /// The given values set, the others kept.
+    public init(accessToken: String?, appSecret: String?, verifyToken: String?, box: SecretBox) {
+        self.box = box
+        if let accessToken { self.accessToken = .set(accessToken) }
+        if let appSecret { self.appSecret = .set(appSecret) }
+        if let verifyToken { self.verifyToken = .set(verifyToken) }
     }
+
+    var setsAny: Bool { [accessToken, appSecret, verifyToken].contains { $0.newValue != nil } }
+
+    /// Sealed for the account `id`.
+    func sealed(for id: UUID) throws -> SealedAccountSecrets {
+        func seal(_ change: Change<String>, _ column: String) throws -> Change<Data> {
+            switch change {
+            case .keep: return .keep
+            case .set(nil): return .set(nil)
+            case .set(let value?):
+                guard let box else { throw SecretBoxError.missingKey }
+                return .set(Data(try box.seal(value, context: AccountStore.context(id, column))))
+            }
+        }
+        return SealedAccountSecrets(
+            accessToken: try seal(accessToken, "access_token"), appSecret: try seal(appSecret, "app_secret"),
+            verifyToken: try seal(verifyToken, "verify_token"))
+    }
+}
+
+/// An account's secrets as stored (encrypted); each one kept, set or cleared.
+struct SealedAccountSecrets: Sendable {
+    var accessToken: Change<Data> = .keep
+    var appSecret: Change<Data> = .keep
+    var verifyToken: Change<Data> = .keep
 }
 
 /// The clear secrets of an account, for the services that call Meta or check its webhooks.
@@ -73,15 +103,24 @@ public enum AccountStore {
         try await get(id: id, on: conn, logger: logger) != nil
     }
 
+    /// Where a secret is stored, bound into its encryption: a value moved to another row or
+    /// column does not open.
+    static func context(_ id: UUID, _ column: String) -> String {
+        "wa_accounts/\(id.uuidString.lowercased())/\(column)"
+    }
+
     /// Returns nil when an account with this WABA id exists already.
     public static func create(
-        wabaId: String, name: String, secrets: SealedAccountSecrets, on conn: PostgresConnection, logger: Logger
+        wabaId: String, name: String, secrets changes: AccountSecretChanges, on conn: PostgresConnection,
+        logger: Logger
     ) async throws -> AccountRow? {
-        try await decode(
+        let id = UUID()
+        let secrets = try changes.sealed(for: id)
+        return try await decode(
             conn.query(
                 """
-                INSERT INTO wa_accounts (waba_id, name, access_token_enc, app_secret_enc, verify_token_enc)
-                VALUES (\(wabaId), \(name), \(secrets.accessToken.newValue), \(secrets.appSecret.newValue),
+                INSERT INTO wa_accounts (id, waba_id, name, access_token_enc, app_secret_enc, verify_token_enc)
+                VALUES (\(id), \(wabaId), \(name), \(secrets.accessToken.newValue), \(secrets.appSecret.newValue),
                         \(secrets.verifyToken.newValue))
                 ON CONFLICT (waba_id) DO NOTHING RETURNING \(unescaped: columns)
                 """, logger: logger)
@@ -89,10 +128,10 @@ public enum AccountStore {
     }
 
     public static func update(
-        id: UUID, wabaId: Change<String>, name: Change<String>, secrets: SealedAccountSecrets,
+        id: UUID, wabaId: Change<String>, name: Change<String>, secrets changes: AccountSecretChanges,
         on conn: PostgresConnection, logger: Logger
     ) async throws -> AccountRow? {
-        let s = secrets
+        let s = try changes.sealed(for: id)
         return try await decode(
             conn.query(
                 """
@@ -113,14 +152,24 @@ public enum AccountStore {
     /// Config-file and environment form: create or update the account with this WABA id.
     /// Secrets not given (`.keep`) stay as stored.
     public static func upsert(
-        wabaId: String, name: String, secrets: SealedAccountSecrets, on conn: PostgresConnection, logger: Logger
+        wabaId: String, name: String, secrets changes: AccountSecretChanges, on conn: PostgresConnection,
+        logger: Logger
     ) async throws -> AccountRow {
-        let s = secrets
+        // The row's id is bound into its secrets, so it must be known before sealing: replicas
+        // loading the same config file at once take this lock and find the same row.
+        try await conn.query("SELECT pg_advisory_xact_lock(hashtext('wa_accounts:' || \(wabaId)))", logger: logger)
+        var id = UUID()
+        for try await existing in try await conn.query(
+            "SELECT id FROM wa_accounts WHERE waba_id = \(wabaId)", logger: logger
+        ).decode(UUID.self) {
+            id = existing
+        }
+        let s = try changes.sealed(for: id)
         let rows = try await decode(
             conn.query(
                 """
-                INSERT INTO wa_accounts (waba_id, name, access_token_enc, app_secret_enc, verify_token_enc)
-                VALUES (\(wabaId), \(name), \(s.accessToken.newValue), \(s.appSecret.newValue),
+                INSERT INTO wa_accounts (id, waba_id, name, access_token_enc, app_secret_enc, verify_token_enc)
+                VALUES (\(id), \(wabaId), \(name), \(s.accessToken.newValue), \(s.appSecret.newValue),
                         \(s.verifyToken.newValue))
                 ON CONFLICT (waba_id) DO UPDATE SET name = excluded.name,
                     access_token_enc = CASE WHEN \(s.accessToken.isSet) THEN excluded.access_token_enc
@@ -151,14 +200,56 @@ public enum AccountStore {
         async throws -> AccountSecrets?
     {
         let rows = try await client.query(
-            "SELECT access_token_enc, app_secret_enc, verify_token_enc FROM wa_accounts WHERE waba_id = \(wabaId)",
-            logger: logger)
-        for try await (a, s, v) in rows.decode((Data?, Data?, Data?).self) {
+            """
+            SELECT id, access_token_enc, app_secret_enc, verify_token_enc FROM wa_accounts WHERE waba_id = \(wabaId)
+            """, logger: logger)
+        for try await (id, a, s, v) in rows.decode((UUID, Data?, Data?, Data?).self) {
+            func open(_ sealed: Data?, _ column: String) throws -> String? {
+                try sealed.map { try box.open(Array($0), context: context(id, column)) }
+            }
             return AccountSecrets(
-                accessToken: try a.map { try box.open(Array($0)) }, appSecret: try s.map { try box.open(Array($0)) },
-                verifyToken: try v.map { try box.open(Array($0)) })
+                accessToken: try open(a, "access_token"), appSecret: try open(s, "app_secret"),
+                verifyToken: try open(v, "verify_token"))
         }
         return nil
+    }
+
+    /// Re-seals every stored secret that is not under the current key (or is in the form from
+    /// before key ids) with the current key, bound to its row and column, in one transaction.
+    /// Returns how many values were re-sealed; a second run re-seals none.
+    public static func rotateSecrets(box: SecretBox, on client: PostgresClient, logger: Logger) async throws -> Int {
+        try await client.withTransaction(logger: logger) { conn in
+            let rows = try await conn.query(
+                "SELECT id, access_token_enc, app_secret_enc, verify_token_enc FROM wa_accounts FOR UPDATE",
+                logger: logger)
+            var work: [(UUID, [(String, Data)])] = []
+            for try await (id, a, s, v) in rows.decode((UUID, Data?, Data?, Data?).self) {
+                let stale = [("access_token", a), ("app_secret", s), ("verify_token", v)]
+                    .compactMap { column, value in value.map { (column, $0) } }
+                    .filter { box.needsRotation(Array($0.1)) }
+                if !stale.isEmpty { work.append((id, stale)) }
+            }
+            var count = 0
+            for (id, stale) in work {
+                for (column, sealed) in stale {
+                    let clear = try box.open(Array(sealed), context: context(id, column))
+                    let resealed = Data(try box.seal(clear, context: context(id, column)))
+                    try await conn.query(
+                        """
+                        UPDATE wa_accounts SET
+                            access_token_enc = CASE WHEN \(column) = 'access_token' THEN \(resealed)
+                                               ELSE access_token_enc END,
+                            app_secret_enc = CASE WHEN \(column) = 'app_secret' THEN \(resealed) ELSE app_secret_enc END,
+                            verify_token_enc = CASE WHEN \(column) = 'verify_token' THEN \(resealed)
+                                               ELSE verify_token_enc END,
+                            updated_at = now()
+                        WHERE id = \(id)
+                        """, logger: logger)
+                    count += 1
+                }
+            }
+            return count
+        }
     }
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [AccountRow] {

@@ -89,27 +89,8 @@ extension MessageStore {
         logger: Logger
     ) async throws -> (items: [MessageRow], next: MessageLogCursor?) {
         try await client.withConnection { conn in
-            // Each `$n IS NULL OR …` folds away when PostgreSQL plans with the bound values, so
-            // the plan uses the index of the filters actually given.
             let rows = try await conn.query(
-                """
-                SELECT \(unescaped: rowColumns) FROM messages m
-                WHERE (\(owner)::uuid IS NULL OR m.contact_id IN (SELECT id FROM contacts WHERE owner_id = \(owner)))
-                  AND (\(f.contactId)::uuid IS NULL OR m.contact_id = \(f.contactId))
-                  AND (\(f.matchKey)::text IS NULL
-                       OR m.contact_id IN (SELECT id FROM contacts WHERE match_key = \(f.matchKey)))
-                  AND (\(f.direction)::text IS NULL OR m.direction = \(f.direction))
-                  AND (\(f.status)::text IS NULL OR m.status = \(f.status))
-                  AND (\(f.template)::text IS NULL OR m.template = \(f.template))
-                  AND (\(f.campaignId)::uuid IS NULL OR m.campaign_id = \(f.campaignId))
-                  AND (\(f.since)::timestamptz IS NULL OR m.created_at >= \(f.since))
-                  AND (\(f.until)::timestamptz IS NULL OR m.created_at < \(f.until))
-                  AND (\(cursor?.micros)::bigint IS NULL
-                       OR (m.created_at, m.wamid)
-                          < (timestamptz 'epoch' + \(cursor?.micros) * interval '1 microsecond', \(cursor?.wamid)))
-                ORDER BY m.created_at DESC, m.wamid DESC
-                LIMIT \(limit)
-                """, logger: logger)
+                matching(f, owner: owner, after: cursor, limit: limit, select: rowColumns), logger: logger)
             var items: [MessageRow] = []
             var last: MessageLogCursor?
             for try await row in rows {
@@ -119,5 +100,41 @@ extension MessageStore {
             }
             return (try await withHistory(items, on: conn, logger: logger), items.count == limit ? last : nil)
         }
+    }
+
+    /// How many messages match, counting no further than `limit` (an export's size check).
+    public static func count(
+        _ f: MessageFilter, owner: UUID?, after cursor: MessageLogCursor?, upTo limit: Int, on client: PostgresClient,
+        logger: Logger
+    ) async throws -> Int {
+        var query = matching(f, owner: owner, after: cursor, limit: limit, select: "1")
+        query.sql = "SELECT count(*)::int FROM (\(query.sql)) q"
+        for try await n in try await client.query(query, logger: logger).decode(Int.self) { return n }
+        return 0
+    }
+
+    /// The log's query: every filter, the cursor, newest first. Each `$n IS NULL OR …` folds away
+    /// when PostgreSQL plans with the bound values, so the plan uses the index of the filters given.
+    static func matching(
+        _ f: MessageFilter, owner: UUID?, after cursor: MessageLogCursor?, limit: Int, select: String
+    ) -> PostgresQuery {
+        """
+        SELECT \(unescaped: select) FROM messages m
+        WHERE (\(owner)::uuid IS NULL OR m.contact_id IN (SELECT id FROM contacts WHERE owner_id = \(owner)))
+          AND (\(f.contactId)::uuid IS NULL OR m.contact_id = \(f.contactId))
+          AND (\(f.matchKey)::text IS NULL
+               OR m.contact_id IN (SELECT id FROM contacts WHERE match_key = \(f.matchKey)))
+          AND (\(f.direction)::text IS NULL OR m.direction = \(f.direction))
+          AND (\(f.status)::text IS NULL OR m.status = \(f.status))
+          AND (\(f.template)::text IS NULL OR m.template = \(f.template))
+          AND (\(f.campaignId)::uuid IS NULL OR m.campaign_id = \(f.campaignId))
+          AND (\(f.since)::timestamptz IS NULL OR m.created_at >= \(f.since))
+          AND (\(f.until)::timestamptz IS NULL OR m.created_at < \(f.until))
+          AND (\(cursor?.micros)::bigint IS NULL
+               OR (m.created_at, m.wamid)
+                  < (timestamptz 'epoch' + \(cursor?.micros) * interval '1 microsecond', \(cursor?.wamid)))
+        ORDER BY m.created_at DESC, m.wamid DESC
+        LIMIT \(limit)
+        """
     }
 }

@@ -60,7 +60,7 @@ final class APIHarness: @unchecked Sendable {
             environment: [
                 "KAFKA_BROKERS": env.kafkaBrokers, "DATABASE_URL": db.url, "CRM_SECRET_KEY": key,
                 "KAFKA_TOPIC_PREFIX": "api\(UUID().uuidString.prefix(6).lowercased()).",
-                "KAFKA_TOPIC_PARTITIONS": "1",
+                "KAFKA_TOPIC_PARTITIONS": "1", "MESSAGE_EXPORT_MAX_ROWS": "600",
             ])
         try await MigrationRunner().run(on: db.client, logger: logger)
         try await StartupTasks.createTopics(config: config, logger: logger)

@@ -90,30 +90,22 @@ struct AccountsController: Sendable {
         return try json(row)
     }
 
-    /// Reads the secret fields (null clears one) and encrypts them; 422 when a secret is
-    /// given but the gateway has no key to encrypt it with.
-    private func seal(_ body: inout JSONBody) throws -> SealedAccountSecrets {
+    /// Reads the secret fields (null clears one), to be sealed by the store for the account's
+    /// row; 422 when a secret is given but the gateway has no key to encrypt it with.
+    private func seal(_ body: inout JSONBody) throws -> AccountSecretChanges {
         func read(_ key: String) -> Change<String> {
             body.change(key, nullable: true) { $0.string(key, maxLength: 2000) }
         }
-        let given = (read("access_token"), read("app_secret"), read("verify_token"))
-        let needsKey = [given.0, given.1, given.2].contains { $0.newValue != nil }
+        var out = AccountSecretChanges(box: secrets)
+        out.accessToken = read("access_token")
+        out.appSecret = read("app_secret")
+        out.verifyToken = read("verify_token")
+        let needsKey = [out.accessToken, out.appSecret, out.verifyToken].contains { $0.newValue != nil }
         guard !needsKey || secrets != nil else {
             throw APIError(
                 .unprocessableContent, "secret_key_missing",
                 "the gateway has no CRM_SECRET_KEY, so secrets cannot be stored encrypted")
         }
-        func sealed(_ c: Change<String>) throws -> Change<Data> {
-            switch c {
-            case .keep: return .keep
-            case .set(nil): return .set(nil)
-            case .set(let v?): return .set(Data(try secrets!.seal(v)))
-            }
-        }
-        var out = SealedAccountSecrets()
-        out.accessToken = try sealed(given.0)
-        out.appSecret = try sealed(given.1)
-        out.verifyToken = try sealed(given.2)
         return out
     }
 }

@@ -8,10 +8,13 @@ import WireModels
 /// `GET /api/v1/messages?contact_id=&phone=&direction=&status=&template=&campaign_id=&since=&until=`:
 /// the message log, newest first, each message with its status history. Agents see only the
 /// messages of contacts they own. JSON pages by cursor; CSV (`ResponseFormat`) exports every
-/// match, streamed in pages so memory stays bounded.
+/// match (up to `MESSAGE_EXPORT_MAX_ROWS`, else a 400 before anything is sent), streamed in
+/// pages so memory stays bounded.
 struct MessageLogController: Sendable {
     let auth: Authenticator
     let postgres: PostgresClient
+    /// `MESSAGE_EXPORT_MAX_ROWS` (100,000): the most messages one CSV export reads.
+    var maxExportRows = 100_000
     let logger: Logger
 
     static let csvPageSize = 500
@@ -41,6 +44,16 @@ struct MessageLogController: Sendable {
             ReportMetrics.served("messages", format: format, rows: page.items.count, since: start)
             return try json(Page(items: page.items, nextCursor: page.next.map { ListPage.encode($0.text) }))
         case .csv:
+            // One export reads at most `maxExportRows`: a bigger one is refused before the first
+            // byte (a streamed answer cannot turn into an error half-way).
+            let size = try await MessageStore.count(
+                filter, owner: owner, after: cursor, upTo: maxExportRows + 1, on: postgres, logger: logger)
+            guard size <= maxExportRows else {
+                throw APIError(
+                    .badRequest, "export_too_large",
+                    "more than \(maxExportRows) messages match: narrow the export (since/until, or a filter)",
+                    fields: [FieldProblem("since", "narrow the range: at most \(maxExportRows) messages per export")])
+            }
             let (postgres, logger, first) = (self.postgres, self.logger, cursor)
             let body = ResponseBody { writer in
                 try await writer.write(ByteBuffer(string: CSV.header(MessageRow.self)))
