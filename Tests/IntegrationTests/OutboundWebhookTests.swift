@@ -18,6 +18,11 @@ struct OutboundWebhookTests {
         #expect(created.status == 201, "\(created.body)")
         #expect(!created.body.contains(secret), "the secret is write-only")
         let id = try #require(created.json?["id"]?.stringValue)
+        // Stored sealed, never in clear (the deliveries below are signed with it all the same).
+        #expect(
+            try await stack.count(
+                "SELECT 1 FROM outbound_webhooks WHERE id = '\(id)' AND secret IS NULL AND secret_enc IS NOT NULL") == 1
+        )
         return (id, secret)
     }
 

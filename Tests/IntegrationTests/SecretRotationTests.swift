@@ -34,6 +34,12 @@ struct SecretRotationTests {
         ).combined!
         try await db.client.query(
             "INSERT INTO wa_accounts (waba_id, name, access_token_enc) VALUES ('1002', 'Legacy', \(Data(legacy)))")
+        // An outbound webhook saved before signing secrets were encrypted: in clear.
+        try await db.client.query(
+            """
+            INSERT INTO outbound_webhooks (url, events, secret, created_by)
+            VALUES ('https://hooks.example.com/x', '{*}', 'whsec-legacy-0123456789', 'test')
+            """)
 
         // The new key alone opens nothing yet.
         let newOnly = try SecretBox(base64Key: new)
@@ -51,7 +57,16 @@ struct SecretRotationTests {
             logDir: logDir, arguments: ["secrets", "rotate"])
         let exit = try await crmctl.waitForExit(timeout: .seconds(60))
         #expect(exit.status == 0, "\(crmctl.logTail())")
-        #expect(crmctl.logTail().contains("re-sealed 3 secret(s) under key \(newOnly.keyId)"), "\(crmctl.logTail())")
+        #expect(crmctl.logTail().contains("re-sealed 4 secret(s) under key \(newOnly.keyId)"), "\(crmctl.logTail())")
+        // The webhook's secret is sealed now, bound to its row, and no longer in clear.
+        for try await (id, clear, sealed) in try await db.client.query(
+            "SELECT id, secret, secret_enc FROM outbound_webhooks"
+        ).decode((UUID, String?, Data?).self) {
+            #expect(clear == nil)
+            let opened = try newOnly.open(
+                Array(try #require(sealed)), context: OutboundWebhookStore.secretContext(id))
+            #expect(opened == "whsec-legacy-0123456789")
+        }
 
         let main = try await AccountStore.secrets(wabaId: "1001", box: newOnly, on: db.client, logger: logger)
         #expect(main?.accessToken == "EAAG-main" && main?.appSecret == "app-main" && main?.verifyToken == nil)

@@ -31,7 +31,8 @@ await serviceMain("crm-matcher") {
             [
                 ActivityRelay(publisher: ActivityPublisher(context: context), gate: gate, logger: context.logger),
                 WebhookDispatcher(
-                    postgres: context.postgres, settings: webhookSettings, gate: gate, logger: context.logger),
+                    postgres: context.postgres, settings: webhookSettings, secrets: try context.config.secretBox(),
+                    gate: gate, logger: context.logger),
                 CRMScheduler(context: context, settings: settings.automation, gate: gate),
             ]
         })

@@ -45,7 +45,8 @@ public enum GatewayApp {
         FailuresController(auth: auth, postgres: postgres, producer: producer, topics: config.topics, logger: logger)
             .add(to: api)
         OutboundWebhooksController(
-            auth: auth, postgres: postgres, destinations: config.outboundDestinations, logger: logger
+            auth: auth, postgres: postgres, destinations: config.outboundDestinations, secrets: secrets,
+            logger: logger
         ).add(to: api)
         CampaignsController(auth: auth, postgres: postgres, intake: intake, logger: logger).add(to: api)
         TasksController(auth: auth, postgres: postgres, publisher: activity, logger: logger).add(to: api)
@@ -71,7 +72,9 @@ public enum GatewayApp {
         let (crmConfig, secrets) = try StartupConfig.read(config, environment: ProcessInfo.processInfo.environment)
         let rolloutSettings = try CampaignRolloutSettings()
         if config.secretKey == nil {
-            logger.notice("CRM_SECRET_KEY is not set: account secrets cannot be stored through the API or config file")
+            logger.notice(
+                "CRM_SECRET_KEY is not set: account secrets and webhook endpoints cannot be stored through the API or config file"
+            )
         }
         if config.whatsapp.appSecrets.isEmpty {
             logger.warning("WHATSAPP_APP_SECRET is not set: every webhook will be rejected with 401")

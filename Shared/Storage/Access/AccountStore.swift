@@ -214,11 +214,13 @@ public enum AccountStore {
         return nil
     }
 
-    /// Re-seals every stored secret that is not under the current key (or is in the form from
-    /// before key ids) with the current key, bound to its row and column, in one transaction.
-    /// Returns how many values were re-sealed; a second run re-seals none.
+    /// Re-seals every stored secret (accounts' and outbound webhooks' signing secrets) that is
+    /// not under the current key, is in the form from before key ids, or was stored in clear,
+    /// with the current key, bound to its row and column, in one transaction. Returns how many
+    /// values were re-sealed; a second run re-seals none.
     public static func rotateSecrets(box: SecretBox, on client: PostgresClient, logger: Logger) async throws -> Int {
         try await client.withTransaction(logger: logger) { conn in
+            let hooks = try await OutboundWebhookStore.rotateSecrets(box: box, on: conn, logger: logger)
             let rows = try await conn.query(
                 "SELECT id, access_token_enc, app_secret_enc, verify_token_enc FROM wa_accounts FOR UPDATE",
                 logger: logger)
@@ -248,7 +250,7 @@ public enum AccountStore {
                     count += 1
                 }
             }
-            return count
+            return count + hooks
         }
     }
 

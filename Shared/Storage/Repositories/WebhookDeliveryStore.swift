@@ -7,7 +7,10 @@ public struct ClaimedDelivery: Sendable, Equatable {
     public var id: Int64
     public var webhookId: UUID
     public var url: String
-    public var secret: String
+    /// The signing secret: sealed (`outbound_webhooks.secret_enc`, open it with
+    /// `OutboundWebhookStore.secretContext`), or in clear for rows from before encryption.
+    public var sealedSecret: Data?
+    public var clearSecret: String?
     public var eventId: String
     public var eventKind: String
     public var body: String
@@ -123,16 +126,16 @@ public enum WebhookDeliveryStore {
                 lease_until = now() + \(leaseMs) * interval '1 millisecond'
             FROM due, outbound_webhooks w
             WHERE d.id = due.id AND w.id = d.webhook_id
-            RETURNING d.id, d.webhook_id, w.url, w.secret, d.event_id, d.event_kind, d.body, d.attempts
+            RETURNING d.id, d.webhook_id, w.url, w.secret_enc, w.secret, d.event_id, d.event_kind, d.body, d.attempts
             """, logger: logger)
         var out: [ClaimedDelivery] = []
-        for try await (id, webhookId, url, secret, eventId, kind, body, attempt) in rows.decode(
-            (Int64, UUID, String, String, String, String, String, Int).self)
+        for try await (id, webhookId, url, sealed, clear, eventId, kind, body, attempt) in rows.decode(
+            (Int64, UUID, String, Data?, String?, String, String, String, Int).self)
         {
             out.append(
                 ClaimedDelivery(
-                    id: id, webhookId: webhookId, url: url, secret: secret, eventId: eventId, eventKind: kind,
-                    body: body, attempt: attempt))
+                    id: id, webhookId: webhookId, url: url, sealedSecret: sealed, clearSecret: clear, eventId: eventId,
+                    eventKind: kind, body: body, attempt: attempt))
         }
         return out
     }

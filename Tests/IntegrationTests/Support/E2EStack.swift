@@ -13,6 +13,8 @@ final class E2EStack: @unchecked Sendable {
     static let adminToken = "e2e-admin-token"
     static let wabaId = "100000000000001"
     static let phoneNumberId = "100000000000002"
+    /// Seals account and webhook secrets at rest (the same for every service of a stack).
+    static let secretKey = SecretBox.generateKey()
     /// Short group timeouts: the local broker joins groups slowly with librdkafka's defaults.
     static let kafkaProperties = "session.timeout.ms=6000,max.poll.interval.ms=7000,heartbeat.interval.ms=500"
 
@@ -70,7 +72,7 @@ final class E2EStack: @unchecked Sendable {
             // Webhook receivers in the tests listen on 127.0.0.1 (as under `make run`).
             "OUTBOUND_WEBHOOK_ALLOW_LOOPBACK": "1",
             // The tests' short secrets (the gateway refuses them outside dev mode).
-            "CRM_DEV_MODE": "1",
+            "CRM_DEV_MODE": "1", "CRM_SECRET_KEY": Self.secretKey,
             // Every request of a test comes from 127.0.0.1, faster than a person would send.
             "API_RATE_LIMIT_PER_SECOND": "100000", "API_RATE_LIMIT_BURST": "100000",
         ].merging(settings) { _, new in new }

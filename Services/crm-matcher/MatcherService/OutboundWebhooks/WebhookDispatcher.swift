@@ -18,6 +18,8 @@ import WireModels
 public struct WebhookDispatcher: Service {
     let postgres: PostgresClient
     let settings: WebhookDeliverySettings
+    /// Opens the endpoints' sealed signing secrets (`CRM_SECRET_KEY`).
+    let secrets: SecretBox?
     let gate: StartupGate
     let logger: Logger
     let attempts = (
@@ -27,9 +29,13 @@ public struct WebhookDispatcher: Service {
     )
     let duration = Metrics.Timer(label: "crm_outbound_webhook_request_seconds")
 
-    public init(postgres: PostgresClient, settings: WebhookDeliverySettings, gate: StartupGate, logger: Logger) {
+    public init(
+        postgres: PostgresClient, settings: WebhookDeliverySettings, secrets: SecretBox?, gate: StartupGate,
+        logger: Logger
+    ) {
         self.postgres = postgres
         self.settings = settings
+        self.secrets = secrets
         self.gate = gate
         self.logger = logger
     }
@@ -99,12 +105,22 @@ public struct WebhookDispatcher: Service {
             "event_id": "\(delivery.eventId)", "webhook_id": "\(delivery.webhookId)", "attempt": "\(delivery.attempt)",
         ])
         let body = Array(delivery.body.utf8)
+        let secret: String
+        do {
+            secret = try signingSecret(delivery)
+        } catch {
+            // A configuration problem (no or another key): retried, so fixing the key delivers it.
+            await settle(
+                delivery, failure: "cannot sign: \(error)", status: nil, retryAfter: nil, refused: false,
+                started: .now, log: log)
+            return
+        }
         var request = HTTPClientRequest(url: delivery.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "whatsapp-crm-webhooks/1")
         request.headers.add(
-            name: CRMWebhookSignature.header, value: CRMWebhookSignature.sign(body, secret: delivery.secret))
+            name: CRMWebhookSignature.header, value: CRMWebhookSignature.sign(body, secret: secret))
         request.headers.add(name: "X-CRM-Event-Id", value: delivery.eventId)
         request.headers.add(name: "X-CRM-Event-Kind", value: delivery.eventKind)
         request.headers.add(name: "X-CRM-Delivery-Id", value: String(delivery.id))
@@ -138,6 +154,27 @@ public struct WebhookDispatcher: Service {
                 log.notice("outbound webhook connection failed", metadata: ["detail": "\(error)"])
             }
         }
+        await settle(
+            delivery, failure: failure, status: status, retryAfter: retryAfter, refused: refused, started: started,
+            log: log)
+    }
+
+    /// The endpoint's signing secret: sealed (opened with this process's key) or, for an
+    /// endpoint saved before secrets were encrypted, in clear.
+    func signingSecret(_ delivery: ClaimedDelivery) throws -> String {
+        if let sealed = delivery.sealedSecret {
+            guard let secrets else { throw SecretBoxError.missingKey }
+            return try secrets.open(Array(sealed), context: OutboundWebhookStore.secretContext(delivery.webhookId))
+        }
+        guard let clear = delivery.clearSecret else { throw SecretBoxError.wrongKeyOrCorrupt }
+        return clear
+    }
+
+    /// Records the attempt and decides what comes next: delivered, retried later, or failed.
+    func settle(
+        _ delivery: ClaimedDelivery, failure: String?, status: Int?, retryAfter: Duration?, refused: Bool,
+        started: ContinuousClock.Instant, log: Logger
+    ) async {
         let elapsed = ContinuousClock.now - started
         duration.recordInterval(since: started)
         let outcome: WebhookDeliveryStore.Outcome

@@ -16,6 +16,8 @@ struct OutboundWebhooksController: Sendable {
     let postgres: PostgresClient
     /// No hooks into this host, private networks or cluster names (docs/SECURITY.md).
     let destinations: DestinationPolicy
+    /// Seals signing secrets at rest (`CRM_SECRET_KEY`); without it endpoints cannot be saved.
+    let secrets: SecretBox?
     let logger: Logger
 
     func add(to group: RouterGroup<some RequestContext>) {
@@ -43,11 +45,12 @@ struct OutboundWebhooksController: Sendable {
     func create(_ request: Request) async throws -> Response {
         let access = try await auth.access(request, .writeIntegrations)
         let input = try await parse(request, creating: true)
+        let box = try requireKey()
         let generated = input.secret == nil
         let secret = input.secret ?? Self.newSecret()
         let row = try await postgres.withTransaction(logger: logger) { conn in
             let row = try await OutboundWebhookStore.create(
-                url: input.url!, events: input.events!, secret: secret, active: input.active ?? true,
+                url: input.url!, events: input.events!, secret: secret, box: box, active: input.active ?? true,
                 description: input.description, createdBy: access.actor, on: conn, logger: logger)
             try await AuditStore.record(
                 actor: access.actor, action: "create", entity: "outbound_webhook",
@@ -66,10 +69,12 @@ struct OutboundWebhooksController: Sendable {
         let access = try await auth.access(request, .writeIntegrations)
         let id = try Self.uuid(raw)
         let input = try await parse(request, creating: false)
+        if input.secret != nil { _ = try requireKey() }
         let changed = try await postgres.withTransaction(logger: logger) { conn in
             guard
                 let change = try await OutboundWebhookStore.update(
-                    id: id, url: input.url, events: input.events, secret: input.secret, active: input.active,
+                    id: id, url: input.url, events: input.events, secret: input.secret, box: secrets,
+                    active: input.active,
                     description: input.description, on: conn, logger: logger)
             else { return OutboundWebhookRow?.none }
             var after = try JSONValue(encoding: change.after)
@@ -85,6 +90,16 @@ struct OutboundWebhooksController: Sendable {
         }
         guard let changed else { throw APIError(.notFound, "not_found", "no outbound webhook \(raw)") }
         return try json(changed)
+    }
+
+    /// 422 when the gateway cannot encrypt a signing secret (as for account secrets).
+    func requireKey() throws -> SecretBox {
+        guard let secrets else {
+            throw APIError(
+                .unprocessableContent, "secret_key_missing",
+                "the gateway has no CRM_SECRET_KEY, so a signing secret cannot be stored encrypted")
+        }
+        return secrets
     }
 
     func list(_ request: Request) async throws -> Response {
