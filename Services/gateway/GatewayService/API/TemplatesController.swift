@@ -41,18 +41,20 @@ struct TemplatesController: Sendable {
 
     func list(_ request: Request) async throws -> Response {
         _ = try await auth.require(request)
-        let query = request.uri.queryParameters
-        let limit = min(500, max(1, query["limit"].flatMap { Int(String($0)) } ?? 50))
-        let status = query["status"].map { String($0).uppercased() }
-        let after = query["cursor"].flatMap { Data(base64Encoded: String($0)) }.map {
-            String(decoding: $0, as: UTF8.self)
+        var problems = Problems()
+        let list = ListPage(request, problems: &problems)
+        // The key is `name/language/waba` of the previous page's last template.
+        if let key = list.key, key.split(separator: "/", omittingEmptySubsequences: false).count != 3 {
+            problems.add("cursor", "not a cursor from a previous page")
         }
+        try problems.check()
+        let status = request.uri.queryParameters["status"].map { String($0).uppercased() }
         let items = try await TemplateStore.list(
-            status: status, after: after, limit: limit + 1, on: postgres, logger: logger)
-        let page = Array(items.prefix(limit))
+            status: status, after: list.key, limit: list.limit + 1, on: postgres, logger: logger)
+        let page = Array(items.prefix(list.limit))
         let next =
-            items.count > limit
-            ? page.last.map { Data("\($0.name)/\($0.language)/\($0.wabaId)".utf8).base64EncodedString() } : nil
+            items.count > list.limit
+            ? page.last.map { ListPage.encode("\($0.name)/\($0.language)/\($0.wabaId)") } : nil
         return try json(Page(items: page, nextCursor: next))
     }
 

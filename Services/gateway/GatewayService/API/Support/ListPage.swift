@@ -65,8 +65,9 @@ struct ListPage {
     static func decode(_ cursor: String) -> String? {
         var b64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         b64 += String(repeating: "=", count: (4 - b64.count % 4) % 4)
+        // No control characters: PostgreSQL refuses NUL in text, and no key we make has any.
         guard let data = Data(base64Encoded: b64), let text = String(data: data, encoding: .utf8),
-            text.hasPrefix("v1:")
+            text.hasPrefix("v1:"), !text.unicodeScalars.contains(where: { $0.value < 0x20 })
         else { return nil }
         return String(text.dropFirst(3))
     }
