@@ -25,25 +25,30 @@ struct LimitsTests {
         }
     }
 
-    @Test func theGatewayClosesAnIdleConnection() async throws {
+    /// A gateway of its own on `db` and the shared broker, ready; returns it and its port.
+    static func gateway(on db: TestDatabase, _ extra: [String: String]) async throws -> (ServiceProcess, Int) {
         let env = try TestEnvironment.require()
-        let db = try await TestDatabase(env: env, prefix: "idle")
-        defer { db.close() }
         let logDir = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "crm-idle-\(UUID().uuidString.prefix(6))")
+            "crm-gateway-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: logDir, withIntermediateDirectories: true)
         let port = freePort()
         let gateway = try ServiceProcess(
             binDir: env.binDir, name: "gateway",
             environment: [
                 "KAFKA_BROKERS": env.kafkaBrokers, "DATABASE_URL": db.url, "HTTP_PORT": String(port),
-                "HTTP_IDLE_TIMEOUT_MS": "500", "KAFKA_TOPIC_PREFIX": "idle-\(UUID().uuidString.prefix(6)).",
-                "KAFKA_TOPIC_PARTITIONS": "1",
-            ], logDir: logDir)
-        defer { Task { await gateway.stop() } }
-        try await eventually("gateway up", timeout: .seconds(60)) {
-            (try? await HTTP.request(.GET, "http://127.0.0.1:\(port)/healthz").status) == 200
+                "KAFKA_TOPIC_PREFIX": "gw-\(UUID().uuidString.prefix(6)).", "KAFKA_TOPIC_PARTITIONS": "1",
+            ].merging(extra) { _, new in new }, logDir: logDir)
+        try await eventually("gateway ready", timeout: .seconds(60)) {
+            (try? await HTTP.request(.GET, "http://127.0.0.1:\(port)/readyz").status) == 200
         }
+        return (gateway, port)
+    }
+
+    @Test func theGatewayClosesAnIdleConnection() async throws {
+        let db = try await TestDatabase(env: try TestEnvironment.require(), prefix: "idle")
+        defer { db.close() }
+        let (gateway, port) = try await Self.gateway(on: db, ["HTTP_IDLE_TIMEOUT_MS": "500"])
+        defer { Task { await gateway.stop() } }
         // A connection that never sends a byte is closed after the idle timeout.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
@@ -73,27 +78,17 @@ struct LimitsTests {
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct RateLimitTests {
     @Test func aFloodFromOneAddressGets429AndMetasSignedPostsAreNeverLimited() async throws {
-        let env = try TestEnvironment.require()
-        let db = try await TestDatabase(env: env, prefix: "limits")
+        let db = try await TestDatabase(env: try TestEnvironment.require(), prefix: "limits")
         defer { db.close() }
-        let logDir = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "crm-limits-\(UUID().uuidString.prefix(6))")
-        try FileManager.default.createDirectory(at: logDir, withIntermediateDirectories: true)
-        let port = freePort()
         let token = "limits-admin-token-0123456789abcdef"
-        let gateway = try ServiceProcess(
-            binDir: env.binDir, name: "gateway",
-            environment: [
-                "KAFKA_BROKERS": env.kafkaBrokers, "DATABASE_URL": db.url, "HTTP_PORT": String(port),
-                "KAFKA_TOPIC_PREFIX": "limits-\(UUID().uuidString.prefix(6)).", "KAFKA_TOPIC_PARTITIONS": "1",
+        let (gateway, port) = try await LimitsTests.gateway(
+            on: db,
+            [
                 "CRM_BOOTSTRAP_TOKEN": token, "WHATSAPP_APP_SECRET": E2EStack.appSecret, "CRM_DEV_MODE": "1",
                 "API_RATE_LIMIT_PER_SECOND": "2", "API_RATE_LIMIT_BURST": "5", "WEBHOOK_BAD_SIGNATURES_PER_MINUTE": "3",
-            ], logDir: logDir)
+            ])
         defer { Task { await gateway.stop() } }
         let url = "http://127.0.0.1:\(port)"
-        try await eventually("gateway ready", timeout: .seconds(60)) {
-            (try? await HTTP.request(.GET, "\(url)/readyz").status) == 200
-        }
         // The API: a burst of 5, then 429 with Retry-After.
         var statuses: [Int] = []
         for _ in 0..<8 {

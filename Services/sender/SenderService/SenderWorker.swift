@@ -23,8 +23,8 @@ public enum SenderWorker {
             background: { context, gate in
                 let executor = try executor(context)
                 var services: [any ServiceLifecycle.Service] = [
-                    RetryQueuePoller(context: context, executor: executor, gate: gate),
-                    SendSweeper(context: context, executor: executor, gate: gate),
+                    RetryQueuePoller.service(context: context, executor: executor, gate: gate),
+                    SendSweeper(context: context, executor: executor).service(gate: gate),
                 ]
                 if let sync = templateSync(context.config) {
                     services.append(TemplateSyncScheduler(context: context, sync: sync, gate: gate))

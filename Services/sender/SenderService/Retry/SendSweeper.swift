@@ -13,29 +13,22 @@ import WireModels
 /// `unknown` send is `sent` once a status webhook carries its request id, or `failed` (not
 /// retried) when none comes within the grace. Every replica sweeps; the statements skip rows
 /// another one holds.
-public struct SendSweeper: Service {
+public struct SendSweeper: Sendable {
     let executor: SendExecutor
     let postgres: PostgresClient
-    let gate: StartupGate
     let logger: Logger
 
-    public init(context: WorkerContext, executor: SendExecutor, gate: StartupGate) {
+    public init(context: WorkerContext, executor: SendExecutor) {
         self.executor = executor
         postgres = context.postgres
-        self.gate = gate
         logger = context.logger
     }
 
-    public func run() async throws {
-        guard try await gate.waitUnlessShuttingDown() else { return }
-        let settings = executor.settings
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await sweepOnce()
-            } catch {
-                logger.error("send sweep failed", metadata: ["error": "\(ErrorText.describe(error))"])
-            }
-            await sleepUnlessShuttingDown(for: settings.sweepInterval)
+    /// The sweeper as a background service, every `SEND_SWEEP_INTERVAL_MS`.
+    public func service(gate: StartupGate) -> IntervalLoop {
+        IntervalLoop("send sweep", every: executor.settings.sweepInterval, gate: gate, logger: logger) {
+            _ = try await sweepOnce()
+            return false
         }
     }
 
