@@ -229,4 +229,36 @@ struct ExactlyOnceSendTests {
             #expect(after.doubled == 0)
         }
     }
+
+    /// A send that fails for good is a failure operators list and replay once the cause is
+    /// fixed; the replay goes through the same claim, so it is sent once, and only while failed.
+    @Test func aFailedSendIsListedAndReplayedOnceThroughTheSameClaim() async throws {
+        try await E2EStack.with(simulatorPostsStatuses: true, settings: Self.settings) { stack in
+            try await stack.waitForTemplates()
+            let customer = Payloads.newNumber()
+            // 131026: undeliverable, a permanent error (no retry).
+            try await stack.setSimulatorFaults("*\(customer.suffix(6))=131026")
+            let id = try await stack.sendHello(to: customer)
+            try await stack.waitForSend(id, state: "failed")
+            let listed = try await stack.api(.GET, "/failures?stage=send")
+            let item = try #require(listed.json?["items"]?.arrayValue.first { $0["event_id"]?.stringValue == id })
+            #expect(item["state"]?.stringValue == "open")
+            #expect(item["error"]?.stringValue?.hasPrefix("error 131026") == true, "\(item)")
+            let failure = try #require(item["id"]?.doubleValue.map { Int($0) })
+
+            // The cause is fixed (here: the fault cleared); one replay sends it, once.
+            try await stack.setSimulatorFaults("")
+            let before = try await Self.accepted(stack)
+            let replay = try await stack.api(.POST, "/failures/\(failure)/replay")
+            #expect(replay.status == 202, "\(replay.body)")
+            try await stack.waitForSend(id, state: "sent")
+            let again = try await stack.api(.POST, "/failures/\(failure)/replay")
+            #expect(again.status == 409, "\(again.body)")
+            #expect(again.body.contains("is sent, not failed"), "\(again.body)")
+            try await Task.sleep(for: .seconds(2))
+            let after = try await Self.accepted(stack)
+            #expect(after.total - before.total == 1)
+            #expect(after.doubled == 0)
+        }
+    }
 }

@@ -47,6 +47,7 @@ struct FailuresCommand: AsyncParsableCommand {
             switch outcome {
             case .replayed(let row): print("replayed failure \(row.id) to \(row.topic)")
             case .notFound: throw ValidationError("no failure \(id)")
+            case .notReplayable(let why): throw ValidationError(why)
             }
         }
     }

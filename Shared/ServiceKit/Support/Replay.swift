@@ -13,6 +13,8 @@ public enum Replay {
     public enum Outcome: Sendable, Equatable {
         case replayed(FailureRow)
         case notFound
+        /// A failed send that is not failed any more (sent, in flight, unknown): not replayed.
+        case notReplayable(String)
     }
 
     /// Publishes a dead-lettered record again, to its original topic with its original key
@@ -29,6 +31,12 @@ public enum Replay {
             let before = try await FailureStore.get(id: id, on: postgres, logger: logger)
         else {
             return .notFound
+        }
+        // A failed send is sent again only from `failed`, through the sender's usual claim.
+        if before.stage == FailureStore.sendStage, let requestId = before.eventId,
+            let state = try await SendStore.reopenFailed(requestId: requestId, on: postgres, logger: logger)
+        {
+            return .notReplayable("send \(requestId) is \(state), not failed: it is not sent again")
         }
         let marked = try await postgres.transaction(logger: logger) { conn in
             try await FailureStore.markReplayed(id: id, on: conn, logger: logger)

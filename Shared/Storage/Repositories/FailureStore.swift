@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import WireModels
 
 /// A record a stage gave up on, as operators list and replay it.
 public struct FailureRow: Sendable, Codable, Equatable {
@@ -30,6 +31,18 @@ public struct FailureRow: Sendable, Codable, Equatable {
 /// Records a stage gave up on (also sent to `wa.dlq`), replayable by an operator.
 public enum FailureStore {
     public struct Failure: Sendable {
+        /// A failed send: partition -1 (it has no offset of its own) and an offset made from the
+        /// request id, so the same request failing again (after a replay) reopens its row.
+        public static func forSend(requestId: String, to: String, error: String, attempts: Int, envelope: [UInt8])
+            -> Failure
+        {
+            let digest = Hashing.sha256Hex(Array(requestId.utf8))
+            return Failure(
+                stage: FailureStore.sendStage, topic: Topics.outboundRequest, partition: -1,
+                offset: Int64(digest.prefix(15), radix: 16) ?? 0, key: to, eventId: requestId, error: error,
+                attempts: attempts, payload: String(decoding: envelope, as: UTF8.self))
+        }
+
         public var stage: String
         public var topic: String
         public var partition: Int32
@@ -54,6 +67,10 @@ public enum FailureStore {
             self.payload = payload
         }
     }
+
+    /// The stage of failed sends: a send that failed for good (a permanent error, or its retries
+    /// used up) is a failure like a dead-lettered record, keyed by its request id.
+    public static let sendStage = "send"
 
     /// One row per (stage, topic, partition, offset). A replayed record that fails again
     /// (`replayOf`) reopens its original row and adds its attempts, so one failure keeps one history.

@@ -121,6 +121,26 @@ public enum SendStore {
         throw StorageError.invalid("send request \(r.requestId) vanished")
     }
 
+    /// A failed send an operator replays: back to `queued` with a fresh retry budget, only if it
+    /// is still `failed` (never a send that is sent, in flight or unknown). Returns its state
+    /// when it was not failed.
+    public static func reopenFailed(requestId: String, on client: PostgresClient, logger: Logger) async throws
+        -> String?
+    {
+        let rows = try await client.query(
+            """
+            UPDATE send_requests SET state = 'queued', http_attempts = 0, next_attempt_at = NULL, updated_at = now()
+            WHERE request_id = \(requestId) AND state = 'failed' RETURNING state
+            """, logger: logger)
+        for try await _ in rows { return nil }
+        for try await state in try await client.query(
+            "SELECT state FROM send_requests WHERE request_id = \(requestId)", logger: logger
+        ).decode(String.self) {
+            return state
+        }
+        return "missing"
+    }
+
     /// The policy gate refused the request: terminal, with the reason shown by the API.
     public static func block(requestId: String, reason: String, on conn: PostgresConnection, logger: Logger)
         async throws

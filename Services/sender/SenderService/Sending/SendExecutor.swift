@@ -425,10 +425,24 @@ public struct SendExecutor: Sendable {
                 decision: decision, newState: "failed", wamid: nil, on: conn, logger: log)
         }
         SenderMetrics.send(outcome: "failed", decision: decision)
+        // Listed and replayable like any dead letter (`GET /failures?stage=send`); a replay goes
+        // through the same claim, once.
+        try await FailureStore.record(
+            .forSend(
+                requestId: request.requestId, to: request.to, error: "error \(error.code): \(error.message ?? "")",
+                attempts: 1, envelope: try envelope(request).encoded()),
+            on: postgres, logger: log)
         try await publish(
             OutboundResult(
                 requestId: request.requestId, attempt: attempt, state: "failed", wamid: nil, waId: nil, error: error))
         log.warning("send failed", metadata: ["error_code": "\(error.code)", "decision": "\(decision)"])
+    }
+
+    /// The request as `wa.outbound.request` carries it.
+    func envelope(_ request: OutboundRequest) -> EventEnvelope<OutboundRequest> {
+        EventEnvelope(
+            eventId: request.requestId, type: EventTypes.outboundRequest, occurredAt: .now, source: "sender",
+            payload: request)
     }
 
     /// After the last attempt: the request goes to `wa.dlq` (keyed by recipient, like its topic).

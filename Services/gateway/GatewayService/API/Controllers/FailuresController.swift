@@ -28,6 +28,7 @@ struct FailuresController: Sendable {
             {
             case .replayed(let row): return try json(row, status: .accepted)
             case .notFound: throw APIError.notFound("no failure \(id)")
+            case .notReplayable(let why): throw APIError.conflict(why)
             }
         }
     }
