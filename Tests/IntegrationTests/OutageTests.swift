@@ -6,7 +6,13 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct OutageTests {
     @Test func aTenSecondDatabaseOutageDeadLettersNothing() async throws {
-        try await E2EStack.with { stack in
+        // A stage waits out an outage for up to 4/5 of max.poll.interval.ms (it would leave its
+        // group past it). The tests' 7 s is too short for a 10 s outage; librdkafka's default
+        // (5 minutes) is what a deployment has; 60 s here keeps the wait inside the budget.
+        let settings = [
+            "KAFKA_PROPERTIES": "session.timeout.ms=6000,max.poll.interval.ms=60000,heartbeat.interval.ms=500"
+        ]
+        try await E2EStack.with(settings: settings) { stack in
             var wamids: [String] = []
             func post(_ count: Int) async throws {
                 for _ in 0..<count {
@@ -42,7 +48,8 @@ struct OutageTests {
         // delay them), so the outage reaches the handlers as errors.
         let settings = [
             "KAFKA_BROKERS": broker.address,
-            "KAFKA_PROPERTIES": E2EStack.kafkaProperties + ",message.timeout.ms=1000",
+            "KAFKA_PROPERTIES":
+                "session.timeout.ms=6000,max.poll.interval.ms=60000,heartbeat.interval.ms=500,message.timeout.ms=1000",
         ]
         try await E2EStack.with(settings: settings) { stack in
             var wamids: [String] = []

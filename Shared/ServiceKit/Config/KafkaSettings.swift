@@ -44,4 +44,11 @@ extension ServiceConfig {
         for (k, v) in kafkaProperties where Self.consumerOnly.contains(k) { p[k] = v }
         return p
     }
+
+    /// Four fifths of the consumer's `max.poll.interval.ms` (librdkafka's default: 5 minutes):
+    /// how long a stage waits out an outage inside one poll (`ConsumerLoop.outageBudget`).
+    public func outageBudget(stage: String) -> Duration {
+        let interval = consumerProperties(stage: stage)["max.poll.interval.ms"].flatMap(Int.init) ?? 300_000
+        return .milliseconds(interval * 4 / 5)
+    }
 }

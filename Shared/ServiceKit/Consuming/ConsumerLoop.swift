@@ -31,6 +31,10 @@ public struct ConsumerLoop: Service {
     let concurrency: Int
     let policy: RetryPolicy
     let crashAfterCommit: Bool
+    /// How long one poll's handling may wait out an outage without spending attempts: past it
+    /// the consumer would miss `max.poll.interval.ms` and leave its group mid-batch, so the
+    /// records then count attempts again as before (and may be dead-lettered, replayably).
+    let outageBudget: Duration
     let logger: Logger
     let metrics: StageMetrics
 
@@ -39,7 +43,7 @@ public struct ConsumerLoop: Service {
         deadLetters: DeadLetterSink,
         gate: StartupGate, batchSize: Int, batchLinger: Duration = .zero, concurrency: Int = 1,
         policy: RetryPolicy = RetryPolicy(),
-        crashAfterCommit: Bool = false, logger: Logger
+        crashAfterCommit: Bool = false, outageBudget: Duration = .seconds(240), logger: Logger
     ) {
         self.stage = stage
         self.makeConsumer = makeConsumer
@@ -51,6 +55,7 @@ public struct ConsumerLoop: Service {
         self.concurrency = max(1, concurrency)
         self.policy = policy
         self.crashAfterCommit = crashAfterCommit
+        self.outageBudget = outageBudget
         self.logger = logger
         self.metrics = StageMetrics(stage: stage)
     }
@@ -68,7 +73,7 @@ public struct ConsumerLoop: Service {
                 maxRecords: batchSize, timeout: .milliseconds(250), linger: batchLinger)
             if !records.isEmpty {
                 let started = ContinuousClock.now
-                let (done, interrupted) = try await processByPartition(records)
+                let (done, interrupted) = try await processByPartition(records, since: started)
                 if crashAfterCommit {
                     logger.critical("fault injection: SIGKILL after database commit, before storing offsets")
                     kill(getpid(), SIGKILL)
@@ -96,9 +101,11 @@ public struct ConsumerLoop: Service {
     /// Handles each partition's records (in their order) as a batch of its own, up to
     /// `concurrency` partitions at once. Returns the records handled, and whether shutdown
     /// interrupted the retries of a partition (whose records are then left out).
-    func processByPartition(_ records: [KafkaRecord]) async throws -> (done: [KafkaRecord], interrupted: Bool) {
+    func processByPartition(_ records: [KafkaRecord], since started: ContinuousClock.Instant = .now) async throws
+        -> (done: [KafkaRecord], interrupted: Bool)
+    {
         if concurrency == 1 {
-            return try await process(records) ? (records, false) : ([], true)
+            return try await process(records, since: started) ? (records, false) : ([], true)
         }
         struct Partition: Hashable {
             var topic: String
@@ -112,7 +119,7 @@ public struct ConsumerLoop: Service {
             parts[key, default: []].append(record)
         }
         if order.count == 1 {
-            return try await process(records) ? (records, false) : ([], true)
+            return try await process(records, since: started) ? (records, false) : ([], true)
         }
         return try await withThrowingTaskGroup(of: ([KafkaRecord], Bool).self) { group in
             var done: [KafkaRecord] = []
@@ -127,7 +134,7 @@ public struct ConsumerLoop: Service {
             for key in order {
                 if running >= concurrency { try await collect() }
                 let part = parts[key] ?? []
-                group.addTask { (part, try await process(part)) }
+                group.addTask { (part, try await process(part, since: started)) }
                 running += 1
             }
             while running > 0 { try await collect() }
@@ -136,7 +143,7 @@ public struct ConsumerLoop: Service {
     }
 
     /// Returns false when shutdown interrupted the retries (nothing may be stored then).
-    func process(_ records: [KafkaRecord]) async throws -> Bool {
+    func process(_ records: [KafkaRecord], since started: ContinuousClock.Instant = .now) async throws -> Bool {
         var attempt = 0
         var outage = 0
         while true {
@@ -144,7 +151,7 @@ public struct ConsumerLoop: Service {
             do {
                 try await handler.handle(records)
                 return true
-            } catch  where InfrastructureFault.isInfrastructure(error) {
+            } catch  where InfrastructureFault.isInfrastructure(error) && ContinuousClock.now - started < outageBudget {
                 attempt -= 1
                 outage += 1
                 guard await waitOut(error, records: records.count, round: outage) else { return false }
@@ -161,12 +168,12 @@ public struct ConsumerLoop: Service {
             }
         }
         for record in records {
-            guard try await processAlone(record) else { return false }
+            guard try await processAlone(record, since: started) else { return false }
         }
         return true
     }
 
-    func processAlone(_ record: KafkaRecord) async throws -> Bool {
+    func processAlone(_ record: KafkaRecord, since started: ContinuousClock.Instant = .now) async throws -> Bool {
         var lastError: any Error = CancellationError()
         var attempt = 1
         var outage = 0
@@ -174,7 +181,7 @@ public struct ConsumerLoop: Service {
             do {
                 try await handler.handle([record])
                 return true
-            } catch  where InfrastructureFault.isInfrastructure(error) {
+            } catch  where InfrastructureFault.isInfrastructure(error) && ContinuousClock.now - started < outageBudget {
                 outage += 1
                 guard await waitOut(error, records: 1, round: outage) else { return false }
             } catch {

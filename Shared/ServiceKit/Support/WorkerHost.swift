@@ -81,7 +81,8 @@ public enum WorkerHost {
                 gate: gate, batchSize: config.consumerBatchSize,
                 batchLinger: .milliseconds(config.consumerBatchLingerMs),
                 concurrency: spec.concurrency ?? config.consumerConcurrency,
-                crashAfterCommit: config.faultCrashAfterCommit, logger: logger)
+                crashAfterCommit: config.faultCrashAfterCommit, outageBudget: config.outageBudget(stage: spec.stage),
+                logger: logger)
         }
         let readiness = Readiness([
             Readiness.startup(gate), Readiness.postgres(postgres), Readiness.kafka(config.kafkaBase),
