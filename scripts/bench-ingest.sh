@@ -26,7 +26,7 @@
 # alone would saturate both cores, and the ack then measures run-queue waiting
 # (each ack crosses several threads) rather than the gateway. The pipeline lags
 # and catches up after the load instead. BENCH_INGRESS_PRIORITY=0 shares the CPU
-# equally; both figures are in README.md. Needs root (chrt); without it the run
+# equally; both figures are in docs/PERFORMANCE.md. Needs root (chrt); without it the run
 # says so and shares the CPU.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh

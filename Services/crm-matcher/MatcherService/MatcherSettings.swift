@@ -1,7 +1,7 @@
 import Foundation
 import ServiceKit
 
-/// crm-matcher's own settings, read once at start (names in the README's configuration table).
+/// crm-matcher's own settings, read once at start (names in docs/CONFIGURATION.md).
 public struct MatcherSettings: Sendable {
     public var keywords: ConsentKeywords
     /// A conversation with no message either way for this long is over; the next inbound opens a

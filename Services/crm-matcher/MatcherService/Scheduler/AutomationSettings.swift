@@ -2,7 +2,7 @@ import Foundation
 import ServiceKit
 
 /// Tasks, reminders and workflow rules: scheduler timing and where escalations go (environment,
-/// read once at start; names in the README's configuration table).
+/// read once at start; names in docs/CONFIGURATION.md).
 public struct AutomationSettings: Sendable {
     /// How often an idle scheduler looks for due jobs.
     public var pollInterval: Duration
