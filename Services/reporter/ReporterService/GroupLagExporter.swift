@@ -9,12 +9,15 @@ import ServiceLifecycle
 /// (end offset − committed offset) and the age of the oldest unprocessed record, measured
 /// from the broker. Workers report their own lag too, but a group whose workers are all down
 /// reports nothing itself: this view is what shows a stopped stage.
-public struct GroupLagExporter: Service {
+public struct GroupLagExporter: Sendable {
     let config: ServiceConfig
     let interval: Duration
     let gate: StartupGate
     let logger: Logger
     let errors = Counter(label: "crm_consumer_group_lag_probe_errors_total")
+    /// Consumer group id → its topics, and group id → stage.
+    let groups: [String: [String]]
+    let stageOf: [String: String]
 
     public init(config: ServiceConfig, environment: Environment = Environment(), gate: StartupGate, logger: Logger)
         throws
@@ -23,10 +26,6 @@ public struct GroupLagExporter: Service {
         interval = .milliseconds(try environment.int("LAG_PROBE_INTERVAL_MS", default: 15_000))
         self.gate = gate
         self.logger = logger
-    }
-
-    public func run() async throws {
-        guard try await gate.waitUnlessShuttingDown() else { return }
         var groups: [String: [String]] = [:]
         var stageOf: [String: String] = [:]
         for (stage, topics) in ConsumerGroups.stages {
@@ -34,30 +33,40 @@ public struct GroupLagExporter: Service {
             groups[group] = topics.map(config.topics.name)
             stageOf[group] = stage
         }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let (groups, config, logger) = (groups, config, logger)
-                let rows = try await cancelWhenGracefulShutdown {
-                    try await GroupLagProbe.measure(
-                        groups: groups, config: config.kafkaBase, timeout: .seconds(5), logger: logger)
-                }
-                let now = Date()
-                for row in rows {
-                    let dims = [
-                        ("stage", stageOf[row.group] ?? row.group), ("topic", row.topic),
-                        ("partition", "\(row.partition)"),
-                    ]
-                    Gauge(label: "crm_consumer_group_lag", dimensions: dims).record(row.lag)
-                    let age = row.lag > 0 ? row.oldestUnprocessedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0 : 0
-                    Gauge(label: "crm_consumer_group_oldest_unprocessed_seconds", dimensions: dims).record(age)
-                }
-            } catch is CancellationError {
-                return
-            } catch {
-                errors.increment()
-                logger.warning("could not measure consumer-group lag", metadata: ["error": "\(error)"])
+        self.groups = groups
+        self.stageOf = stageOf
+    }
+
+    /// The probe as a background service, every `LAG_PROBE_INTERVAL_MS`.
+    public var service: IntervalLoop {
+        IntervalLoop("consumer-group lag probe", every: interval, gate: gate, logger: logger) {
+            await measure()
+            return false
+        }
+    }
+
+    /// One measurement of every group; a SIGTERM stops it between groups.
+    func measure() async {
+        do {
+            let (groups, config, logger) = (groups, config, logger)
+            let rows = try await cancelWhenGracefulShutdown {
+                try await GroupLagProbe.measure(
+                    groups: groups, config: config.kafkaBase, timeout: .seconds(5), logger: logger)
             }
-            await sleepUnlessShuttingDown(for: interval)
+            let now = Date()
+            for row in rows {
+                let dims = [
+                    ("stage", stageOf[row.group] ?? row.group), ("topic", row.topic), ("partition", "\(row.partition)"),
+                ]
+                Gauge(label: "crm_consumer_group_lag", dimensions: dims).record(row.lag)
+                let age = row.lag > 0 ? row.oldestUnprocessedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0 : 0
+                Gauge(label: "crm_consumer_group_oldest_unprocessed_seconds", dimensions: dims).record(age)
+            }
+        } catch is CancellationError {
+            return
+        } catch {
+            errors.increment()
+            logger.warning("could not measure consumer-group lag", metadata: ["error": "\(error)"])
         }
     }
 }

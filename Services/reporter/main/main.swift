@@ -7,6 +7,6 @@ await serviceMain("reporter") {
         service: "reporter", defaultAdminPort: 9104,
         consumers: [ConsumerSpec(stage: "reporter", topics: [Topics.status]) { StatusHandler(context: $0) }],
         background: { context, gate in
-            [try GroupLagExporter(config: context.config, gate: gate, logger: context.logger)]
+            [try GroupLagExporter(config: context.config, gate: gate, logger: context.logger).service]
         })
 }

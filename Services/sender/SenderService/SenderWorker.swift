@@ -27,7 +27,7 @@ public enum SenderWorker {
                     SendSweeper(context: context, executor: executor).service(gate: gate),
                 ]
                 if let sync = templateSync(context.config) {
-                    services.append(TemplateSyncScheduler(context: context, sync: sync, gate: gate))
+                    services.append(TemplateSyncScheduler.service(context: context, sync: sync, gate: gate))
                 }
                 return services
             })

@@ -75,16 +75,24 @@ final class ProbeCache: Sendable {
 
     let state = Mutex(State())
 
+    /// Kept results are answered as they are; otherwise the probe in flight is awaited.
+    enum Lookup {
+        case kept([String: Bool])
+        case running(Task<[String: Bool], Never>)
+    }
+
     func results(maxAge: Duration, probe: @escaping @Sendable () async -> [String: Bool]) async -> [String: Bool] {
-        let task: Task<[String: Bool], Never> = state.withLock { s in
-            if let last = s.last, ContinuousClock.now - last.at < maxAge {
-                let cached = last.results
-                return Task { cached }
-            }
-            if let running = s.running { return running }
+        let answer: Lookup = state.withLock { s in
+            if let last = s.last, ContinuousClock.now - last.at < maxAge { return .kept(last.results) }
+            if let running = s.running { return .running(running) }
             let started = Task { await probe() }
             s.running = started
-            return started
+            return .running(started)
+        }
+        let task: Task<[String: Bool], Never>
+        switch answer {
+        case .kept(let results): return results
+        case .running(let running): task = running
         }
         let results = await task.value
         state.withLock { s in

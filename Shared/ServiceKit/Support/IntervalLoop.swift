@@ -3,9 +3,10 @@ import ServiceLifecycle
 import Storage
 
 /// A background service that runs `round` every `interval` once start-up is done, until
-/// SIGTERM: the loop every polling service shares (retry queue, sweeper). A round that returns
-/// true had more work than it took and runs again at once; a failed round is logged and the
-/// next one comes after the interval.
+/// SIGTERM: the loop polling services share (retry queue, sweeper, template sync, lag probe;
+/// the campaign rollout, scheduler and webhook dispatcher still have loops of their own). A
+/// round that returns true had more work than it took and runs again at once; a failed round
+/// is logged and the next one comes after the interval.
 public struct IntervalLoop: Service {
     let name: String
     let interval: Duration
