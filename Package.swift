@@ -105,7 +105,7 @@ let package = Package(
         + service(
             "sender", lib: "SenderService", folder: "sender",
             deps: ["ServiceKit", "Outbound", .product(name: "AsyncHTTPClient", package: "async-http-client")])
-        + service("reporter", lib: "ReporterService", folder: "reporter", deps: ["ServiceKit"])
+        + service("reporter", lib: "ReporterService", folder: "reporter", deps: ["ServiceKit", "Outbound"])
         + service(
             "crmctl", lib: "CrmCtlCommands", folder: "crmctl",
             deps: ["ServiceKit", "Outbound", .product(name: "ArgumentParser", package: "swift-argument-parser")])

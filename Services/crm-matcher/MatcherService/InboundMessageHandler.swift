@@ -16,6 +16,7 @@ public struct InboundMessageHandler: RecordBatchHandler {
     let sends: WorkflowSendPublisher
 
     public init(context: WorkerContext, settings: MatcherSettings, router: any LeadRouter = StickyOwnerRouter()) {
+        RoutingMetrics.register()
         self.context = context
         processor = InboundProcessor(settings: settings, router: router)
         publisher = ActivityPublisher(context: context)

@@ -11,10 +11,11 @@ public struct CrmCtl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "crmctl",
         abstract:
-            "Operate the WhatsApp CRM: migrations, topics, failures, replays, users, tokens, config, templates, secrets.",
+            "Operate the WhatsApp CRM: status, migrations, topics, failures, replays, users, tokens, config, templates, secrets.",
         subcommands: [
             Migrate.self, TopicsCommand.self, FailuresCommand.self, ReplayWebhooks.self, UsersCommand.self,
             TokensCommand.self, ConfigCommand.self, TemplatesCommand.self, CampaignsCommand.self, SecretsCommand.self,
+            StatusCommand.self,
         ])
 
     public init() {}

@@ -60,6 +60,7 @@ public enum GatewayApp {
     public static func run() async throws {
         let config = try ServiceConfig(service: "gateway", defaultAdminPort: 8080)
         let registry = Observability.bootstrap(service: "gateway", level: config.logLevel)
+        WebhookMetrics.register()
         let logger = {
             var l = Logger(label: "gateway")
             l.logLevel = config.logLevel

@@ -17,6 +17,7 @@ public struct NormalizerHandler: RecordBatchHandler {
     let normalizer = WebhookNormalizer()
 
     public init(context: WorkerContext) {
+        NormalizerMetrics.register()
         postgres = context.postgres
         producer = context.producer
         topics = context.config.topics

@@ -3,6 +3,22 @@ import WireModels
 
 /// What the normalizer found in the notifications it processed.
 enum NormalizerMetrics {
+    /// Every series at zero from the start, so that dashboards and `rate()` see them before
+    /// the first webhook of each kind.
+    static func register() {
+        for type in MessageDetails.knownTypes.sorted() + ["unknown"] {
+            _ = Counter(label: "crm_normalized_messages_total", dimensions: [("type", type)])
+        }
+        for status in DeliveryStatus.allCases.map(\.rawValue) + ["other"] {
+            _ = Counter(label: "crm_normalized_statuses_total", dimensions: [("status", status)])
+        }
+        for kind in ["template", "account"] {
+            _ = Counter(label: "crm_normalized_changes_total", dimensions: [("kind", kind)])
+        }
+        _ = Counter(label: "crm_webhook_unknown_total")
+        _ = Counter(label: "crm_webhook_rejected_items_total")
+    }
+
     static func count(_ out: WebhookNormalizer.Output) {
         for m in out.messages {
             // Unknown types share one label so a flood of new types cannot explode cardinality.

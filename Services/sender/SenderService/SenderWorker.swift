@@ -14,7 +14,8 @@ public enum SenderWorker {
                 // The whole poll at once: the handler gates, paces and records a poll's sends
                 // together, and per-partition batches would only multiply its round trips.
                 ConsumerSpec(stage: "sender", topics: [Topics.outboundRequest], concurrency: 1) { context in
-                    SendHandler(context: context, executor: try executor(context))
+                    SenderMetrics.register()
+                    return SendHandler(context: context, executor: try executor(context))
                 },
                 ConsumerSpec(stage: "sender-templates", topics: [Topics.templateEvent]) { context in
                     TemplateEventHandler(context: context, sync: templateSync(context.config))

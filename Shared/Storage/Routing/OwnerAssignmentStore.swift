@@ -3,7 +3,7 @@ import PostgresNIO
 
 /// One routing decision that gave a lead an owner or a queue.
 public struct OwnerAssignment: Sendable, Equatable {
-    public enum Method: String, Sendable, Codable {
+    public enum Method: String, Sendable, Codable, CaseIterable {
         case stickyOwner = "sticky_owner"
         case owner
         case roundRobin = "round_robin"

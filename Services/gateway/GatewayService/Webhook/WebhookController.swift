@@ -135,6 +135,12 @@ enum WebhookMetrics {
             ($0, Counter(label: "crm_webhook_requests_total", dimensions: [("outcome", $0.rawValue)]))
         })
 
+    /// Every series at zero from the start, so that dashboards and `rate()` see them before
+    /// the first webhook (statics are otherwise made on first use).
+    static func register() {
+        _ = (bytes, ackLatency, counters, RateLimits.limited, RateLimits.limitedSignatures)
+    }
+
     static func outcome(_ outcome: Outcome) {
         counters[outcome]?.increment()
     }

@@ -134,6 +134,7 @@ public struct SendExecutor: Sendable {
                         SenderMetrics.governorWait(limit: "number", seconds: wait)
                         if wait > 0 { try? await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
                         do {
+                            SenderMetrics.graphCall(phoneNumberId: send.number.phoneNumberId)
                             let outcome = try await call(send.plan, phoneNumberId: send.number.phoneNumberId)
                             return (send, outcome, Date())
                         } catch {
@@ -336,6 +337,8 @@ public struct SendExecutor: Sendable {
         error: WhatsAppError, log: Logger
     ) async throws {
         let decision = ErrorPolicy.decide(code: http == nil ? nil : error.code, httpStatus: http)
+        SenderMetrics.graphError(
+            phoneNumberId: number.phoneNumberId, code: http == nil ? "unreachable" : "\(error.code)")
         let now = Date()
         switch decision {
         case .permanent:
