@@ -89,7 +89,7 @@ import Testing
     /// The reverse direction: a ConfigMap/Secret key or container env name in k8s/ that the
     /// code no longer reads is a stale setting (e.g. a renamed variable).
     @Test func kubernetesSetsOnlyVariablesTheCodeReads() throws {
-        let names = try Self.environmentVariablesReadByCode()
+        let names = try Self.environmentVariablesReadByCode().union(Self.readByOTel)
         let set = Self.variablesSetInKubernetes(try Self.kubernetesManifests())
         #expect(!set.isEmpty, "found no ConfigMap/Secret keys or env names in k8s/*.yaml")
         let unknown = set.subtracting(names).sorted()
@@ -105,6 +105,13 @@ import Testing
         #"\b(?:env|environment)\s*\[\s*"([A-Z][A-Z0-9_]*)"\s*\]"#,
         #"\b(?:env|environment)\s*\.\s*[A-Za-z]+\s*\(\s*"([A-Z][A-Z0-9_]*)""#,
         #"\bgetenv\s*\(\s*"([A-Z][A-Z0-9_]*)""#,
+    ]
+
+    /// The standard OpenTelemetry variables swift-otel reads for `Traces.bootstrap` (listed in
+    /// docs/RUNNING.md, "Traces"), not by our code.
+    static let readByOTel: Set<String> = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
     ]
 
     static func environmentVariablesReadByCode() throws -> Set<String> {

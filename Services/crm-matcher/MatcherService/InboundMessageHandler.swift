@@ -25,9 +25,13 @@ public struct InboundMessageHandler: RecordBatchHandler {
 
     public func handle(_ records: [KafkaRecord]) async throws {
         let messages = try records.map { try EventEnvelope<InboundMessage>.decode($0.value).payload }
+        let spans = records.map { RecordSpan("match inbound message", record: $0) }
+        defer { for span in spans { span.end() } }
+        var traces: [String: String] = [:]
+        for (m, span) in zip(messages, spans) { traces[m.wamid] = span.traceParent }
         let logger = context.logger
         let outbox = try await context.postgres.withTransaction(logger: logger) { conn in
-            try await processor.process(messages, on: conn, logger: logger)
+            try await processor.process(messages, traces: traces, on: conn, logger: logger)
         }
         try await publisher.publish(ids: outbox)
         do {
@@ -36,8 +40,8 @@ public struct InboundMessageHandler: RecordBatchHandler {
             // Committed already: the scheduler's relay publishes them once the broker is back.
             logger.warning("workflow sends not published yet", metadata: ["error": "\(error)"])
         }
-        for m in messages {
-            logger.debug("inbound message stored", metadata: ["event_id": "\(m.wamid)"])
+        for (m, span) in zip(messages, spans) {
+            logger.with(span.metadata).debug("inbound message stored", metadata: ["event_id": "\(m.wamid)"])
         }
     }
 }

@@ -18,7 +18,9 @@ public enum GatewayApp {
         let router = Router(context: GatewayContext.self)
         AdminRoutes.add(to: router, registry: registry, readiness: readiness)
         WebhookController(config: config, producer: producer, limits: limits, logger: logger).add(to: router)
-        let api = router.group("api/v1").add(middleware: RateLimitMiddleware(limits: limits))
+        // A span per API request, continuing the caller's `traceparent`; a send it queues carries it.
+        let api = router.group("api/v1").add(middleware: TracingMiddleware())
+            .add(middleware: RateLimitMiddleware(limits: limits))
         let auth = Authenticator(postgres: postgres, logger: logger)
         let activity = ActivityPublisher(
             postgres: postgres, producer: producer, topics: config.topics, source: "gateway", logger: logger)
@@ -59,7 +61,7 @@ public enum GatewayApp {
     /// Runs the gateway until SIGTERM/SIGINT.
     public static func run() async throws {
         let config = try ServiceConfig(service: "gateway", defaultAdminPort: 8080)
-        let registry = Observability.bootstrap(service: "gateway", level: config.logLevel)
+        let (registry, tracing) = try Observability.bootstrap(service: "gateway", level: config.logLevel)
         WebhookMetrics.register()
         let logger = {
             var l = Logger(label: "gateway")
@@ -121,6 +123,8 @@ public enum GatewayApp {
             settings: rolloutSettings, gate: gate, logger: logger)
         var groupConfig = ServiceGroupConfiguration(
             services: [
+                // First, so it stops last and exports the spans of the requests that drained.
+                .init(service: tracing),
                 .init(service: postgres),
                 .init(service: ProducerService(producer: producer)),
                 .init(service: startup, successTerminationBehavior: .ignore),

@@ -26,6 +26,11 @@ public struct NormalizerHandler: RecordBatchHandler {
 
     public func handle(_ records: [KafkaRecord]) async throws {
         let raws = try records.map { try EventEnvelope<RawWebhook>.decode($0.value).payload }
+        // Each body continues the trace its webhook started at the gateway.
+        let spans = records.map { RecordSpan("normalize", record: $0) }
+        defer { for span in spans { span.end() } }
+        var spanOf: [String: RecordSpan] = [:]
+        for (raw, span) in zip(raws, spans) { spanOf[raw.sha256] = spanOf[raw.sha256] ?? span }
         // One body can be in a batch twice (Meta retried quickly); archive once.
         var seen = Set<String>()
         let unique = raws.filter { seen.insert($0.sha256 + ($0.replay ? ":replay" : "")).inserted }
@@ -39,7 +44,7 @@ public struct NormalizerHandler: RecordBatchHandler {
         var outcomes: [(sha256: String, state: String, error: String?)] = []
         // A replay (crmctl replay) processes archived bodies again; downstream ids make it safe.
         for raw in unique where states[raw.sha256] == "received" || raw.replay {
-            let (records, state, error) = try normalize(raw)
+            let (records, state, error) = try normalize(raw, span: spanOf[raw.sha256])
             outgoing += records
             outcomes.append((raw.sha256, state, error))
         }
@@ -52,7 +57,8 @@ public struct NormalizerHandler: RecordBatchHandler {
         }
     }
 
-    func normalize(_ raw: RawWebhook) throws -> ([OutgoingRecord], String, String?) {
+    func normalize(_ raw: RawWebhook, span: RecordSpan? = nil) throws -> ([OutgoingRecord], String, String?) {
+        let logger = span.map { self.logger.with($0.metadata) } ?? self.logger
         let body: WebhookBody
         do {
             body = try WebhookBody(bytes: Array(raw.body.utf8))
@@ -68,24 +74,25 @@ public struct NormalizerHandler: RecordBatchHandler {
             records.append(
                 try record(
                     Topics.inboundMessage, key: m.waId ?? m.userId ?? m.wamid, id: m.wamid,
-                    type: EventTypes.inboundMessage, at: m.timestamp, payload: m))
+                    type: EventTypes.inboundMessage, at: m.timestamp, payload: m, span: span))
         }
         for s in out.statuses {
             records.append(
                 try record(
-                    Topics.status, key: s.wamid, id: s.eventId, type: EventTypes.status, at: s.timestamp, payload: s))
+                    Topics.status, key: s.wamid, id: s.eventId, type: EventTypes.status, at: s.timestamp, payload: s,
+                    span: span))
         }
         for t in out.templateEvents {
             records.append(
                 try record(
                     Topics.templateEvent, key: t.key, id: t.eventId, type: EventTypes.templateEvent,
-                    at: raw.receivedAt, payload: t.event))
+                    at: raw.receivedAt, payload: t.event, span: span))
         }
         for a in out.accountEvents {
             records.append(
                 try record(
                     Topics.accountEvent, key: a.key, id: a.eventId, type: EventTypes.accountEvent,
-                    at: raw.receivedAt, payload: a.event))
+                    at: raw.receivedAt, payload: a.event, span: span))
         }
         NormalizerMetrics.count(out)
         if !out.unknown.isEmpty {
@@ -108,11 +115,13 @@ public struct NormalizerHandler: RecordBatchHandler {
         )
     }
 
-    func record<P: Codable & Sendable>(_ topic: String, key: String, id: String, type: String, at: Date, payload: P)
-        throws
-        -> OutgoingRecord
-    {
-        let envelope = EventEnvelope(eventId: id, type: type, occurredAt: at, source: "normalizer", payload: payload)
-        return OutgoingRecord(topic: topics.name(topic), key: Array(key.utf8), value: try envelope.encoded())
+    func record<P: Codable & Sendable>(
+        _ topic: String, key: String, id: String, type: String, at: Date, payload: P, span: RecordSpan?
+    ) throws -> OutgoingRecord {
+        let envelope = EventEnvelope(
+            eventId: id, type: type, occurredAt: at, source: "normalizer", traceId: span?.traceId, payload: payload)
+        return OutgoingRecord(
+            topic: topics.name(topic), key: Array(key.utf8), value: try envelope.encoded(),
+            headers: span?.headers ?? [])
     }
 }

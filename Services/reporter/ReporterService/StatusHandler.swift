@@ -16,14 +16,28 @@ public struct StatusHandler: RecordBatchHandler {
     public func handle(_ records: [KafkaRecord]) async throws {
         // In wamid order (stable, so one wamid's events keep theirs): each event takes its wamid's
         // lock, and the sender's batches take theirs in the same order, so the two never deadlock.
-        let envelopes = try records.map { try EventEnvelope<StatusUpdate>.decode($0.value) }
-            .enumerated().sorted { ($0.element.payload.wamid, $0.offset) < ($1.element.payload.wamid, $1.offset) }
+        let items = try records.map { (envelope: try EventEnvelope<StatusUpdate>.decode($0.value), record: $0) }
+            .enumerated()
+            .sorted { ($0.element.envelope.payload.wamid, $0.offset) < ($1.element.envelope.payload.wamid, $1.offset) }
             .map(\.element)
         let logger = context.logger
+        // A status continues the trace of the send it reports on (the message stores it); a
+        // status of a message we did not send continues its webhook's.
+        let sends = try await MessageStore.traceParents(
+            wamids: items.map(\.envelope.payload.wamid), on: context.postgres, logger: logger)
+        let spans = items.map { item in
+            RecordSpan(
+                "apply status",
+                continuing: sends[item.envelope.payload.wamid].map { Traces.context(traceParent: $0) }
+                    ?? Traces.context(of: item.record.headers))
+        }
+        defer { for span in spans { span.end() } }
         try await context.postgres.withTransaction(logger: logger) { conn in
-            for envelope in envelopes {
-                guard try await StatusStore.ingest(envelope.payload, on: conn, logger: logger) else { continue }
-                logger.debug("status applied", metadata: ["event_id": "\(envelope.eventId)"])
+            for (item, span) in zip(items, spans) {
+                guard try await StatusStore.ingest(item.envelope.payload, on: conn, logger: logger) else { continue }
+                logger.with(span.metadata).debug(
+                    "status applied",
+                    metadata: ["event_id": "\(item.envelope.eventId)", "status": "\(item.envelope.payload.status)"])
             }
         }
     }

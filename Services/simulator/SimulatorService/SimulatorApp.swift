@@ -7,7 +7,7 @@ import ServiceKit
 public enum SimulatorApp {
     public static func run() async throws {
         let config = try ServiceConfig(service: "wa-simulator", defaultAdminPort: 8090, defaultHTTPPort: 8090)
-        let registry = Observability.bootstrap(service: "wa-simulator", level: config.logLevel)
+        let (registry, tracing) = try Observability.bootstrap(service: "wa-simulator", level: config.logLevel)
         var logger = Logger(label: "wa-simulator")
         logger.logLevel = config.logLevel
         let settings = try CloudAPISimulator.Settings.from(
@@ -22,10 +22,11 @@ public enum SimulatorApp {
                 "duplicate_statuses": "\(settings.faults.duplicateStatuses)",
             ])
         let simulator = CloudAPISimulator(settings: settings, logger: logger)
-        let app = Application(
+        var app = Application(
             router: simulator.buildRouter(registry: registry),
             configuration: .init(address: .hostname("0.0.0.0", port: config.httpPort), serverName: "wa-simulator"),
             logger: logger)
+        app.addServices(tracing)
         try await app.runService()
     }
 }

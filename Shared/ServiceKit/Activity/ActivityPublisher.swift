@@ -41,16 +41,17 @@ public struct ActivityPublisher: Sendable {
         return rows.count
     }
 
-    func send(_ rows: [(id: Int64, activity: CRMActivity)]) async throws {
+    func send(_ rows: [(id: Int64, activity: CRMActivity, traceParent: String?)]) async throws {
         guard !rows.isEmpty else { return }
         let topic = topics.name(Topics.crmActivity)
         let records = try rows.map { row in
+            // The event continues the trace of the work that caused it.
             let envelope = EventEnvelope(
                 eventId: row.activity.eventId, type: EventTypes.crmActivity, occurredAt: row.activity.at,
-                source: source, payload: row.activity)
+                source: source, traceId: Traces.traceId(row.traceParent), payload: row.activity)
             return OutgoingRecord(
                 topic: topic, key: Array((row.activity.contactId ?? row.activity.entityId).utf8),
-                value: try envelope.encoded())
+                value: try envelope.encoded(), headers: Traces.headers(Traces.context(traceParent: row.traceParent)))
         }
         try await producer.send(records)  // in order: per-contact order holds
         try await ActivityStore.markPublished(ids: rows.map(\.id), on: postgres, logger: logger)

@@ -7,13 +7,18 @@ import WireModels
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
+    /// Adds `trace_id`/`span_id` of the span the logging task is in (API requests).
+    public var metadataProvider: Logger.MetadataProvider?
     let label: String
     let service: String
 
-    public init(label: String, service: String, level: Logger.Level) {
+    public init(
+        label: String, service: String, level: Logger.Level, metadataProvider: Logger.MetadataProvider? = nil
+    ) {
         self.label = label
         self.service = service
         self.logLevel = level
+        self.metadataProvider = metadataProvider
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -29,7 +34,10 @@ public struct JSONLogHandler: LogHandler {
             "logger": .string(label),
             "msg": .string(event.message.description),
         ]
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        var merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        if let provided = metadataProvider?.get(), !provided.isEmpty {
+            merged.merge(provided) { explicit, _ in explicit }
+        }
         for (key, value) in merged { fields[key] = Self.json(value) }
         if event.level >= .error { fields["source"] = .string("\(event.file):\(event.line)") }
         guard var line = try? JSONCoding.encoder().encode(JSONValue.object(fields)) else { return }

@@ -1,12 +1,25 @@
+import Foundation
 import Logging
 import Metrics
+import OTel
 import Prometheus
+import ServiceLifecycle
 
-/// Process-wide logging and metrics set-up, called once from each `main`.
+/// Process-wide logging, metrics and tracing set-up, called once from each `main`.
 public enum Observability {
-    /// Bootstraps JSON logging and Prometheus metrics; returns the registry `/metrics` serves.
-    public static func bootstrap(service: String, level: Logger.Level) -> PrometheusCollectorRegistry {
-        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, service: service, level: level) }
+    /// Bootstraps JSON logging, Prometheus metrics and the tracer (`Traces`); returns the
+    /// registry `/metrics` serves and the tracer's exporter service, to run in the service group.
+    public static func bootstrap(service: String, level: Logger.Level) throws -> (
+        registry: PrometheusCollectorRegistry, tracing: any Service
+    ) {
+        LoggingSystem.bootstrap(
+            { label, provider in
+                JSONLogHandler(label: label, service: service, level: level, metadataProvider: provider)
+            }, metadataProvider: OTel.makeLoggingMetadataProvider())
+        var logger = Logger(label: "tracing")
+        logger.logLevel = level
+        let tracing = try Traces.bootstrap(
+            service: service, environment: ProcessInfo.processInfo.environment, logger: logger)
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         // Library metrics use dotted names, which Prometheus rejects.
@@ -19,6 +32,6 @@ public enum Observability {
             .seconds(2), .seconds(5), .seconds(10),
         ]
         MetricsSystem.bootstrap(factory)
-        return registry
+        return (registry, tracing)
     }
 }

@@ -54,7 +54,7 @@ public enum WorkerHost {
         background: @Sendable (WorkerContext, StartupGate) throws -> [any Service] = { _, _ in [] }
     ) async throws {
         let config = try ServiceConfig(service: service, defaultAdminPort: defaultAdminPort)
-        let registry = Observability.bootstrap(service: service, level: config.logLevel)
+        let (registry, tracing) = try Observability.bootstrap(service: service, level: config.logLevel)
         let logger = {
             var l = Logger(label: service)
             l.logLevel = config.logLevel
@@ -90,6 +90,8 @@ public enum WorkerHost {
         let admin = AdminRoutes.server(port: config.adminPort, registry: registry, readiness: readiness, logger: logger)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            // First, so it stops last and exports the spans of everything that drained before it.
+            .init(service: tracing),
             .init(service: postgres),
             .init(service: ProducerService(producer: producer)),
             .init(

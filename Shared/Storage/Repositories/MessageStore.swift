@@ -113,12 +113,16 @@ public enum MessageStore {
         public var campaignId: String?
         public var content: JSONValue?
         public var wabaId: String?
+        /// The send's trace: the message's statuses, arriving later in webhooks of their own,
+        /// continue it.
+        public var traceParent: String?
 
         public init(
             wamid: String, contactId: UUID?, phoneNumberId: String, toWaId: String, type: String, text: String?,
             sendRequestId: String, template: String? = nil, campaignId: String? = nil, content: JSONValue? = nil,
-            wabaId: String? = nil
+            wabaId: String? = nil, traceParent: String? = nil
         ) {
+            self.traceParent = traceParent
             self.wamid = wamid
             self.contactId = contactId
             self.phoneNumberId = phoneNumberId
@@ -148,19 +152,34 @@ public enum MessageStore {
         try await conn.query(
             """
             INSERT INTO messages (wamid, direction, contact_id, waba_id, phone_number_id, counterpart_wa_id, type, text,
-                                  content, template, campaign_id, send_request_id, status, status_at)
+                                  content, template, campaign_id, send_request_id, status, status_at, trace_parent)
             SELECT w, 'outbound', NULLIF(c, '')::uuid, NULLIF(wb, ''), pn, tw, ty, NULLIF(tx, ''), NULLIF(co, '')::jsonb, NULLIF(te, ''),
-                   NULLIF(ca, '')::uuid, sr, 'accepted', now()
+                   NULLIF(ca, '')::uuid, sr, 'accepted', now(), NULLIF(tp, '')
             FROM unnest(\(wamids)::text[], \(messages.map { $0.contactId?.uuidString ?? "" })::text[],
                         \(messages.map { $0.wabaId ?? "" })::text[], \(messages.map(\.phoneNumberId))::text[],
                         \(messages.map(\.toWaId))::text[], \(messages.map(\.type))::text[],
                         \(messages.map { $0.text ?? "" })::text[], \(contents)::text[],
                         \(messages.map { $0.template ?? "" })::text[], \(messages.map { $0.campaignId ?? "" })::text[],
-                        \(messages.map(\.sendRequestId))::text[])
-                AS m(w, c, wb, pn, tw, ty, tx, co, te, ca, sr)
+                        \(messages.map(\.sendRequestId))::text[], \(messages.map { $0.traceParent ?? "" })::text[])
+                AS m(w, c, wb, pn, tw, ty, tx, co, te, ca, sr, tp)
             ON CONFLICT (wamid) DO NOTHING
             """, logger: logger)
         try await StatusStore.applyRecorded(wamids: wamids, on: conn, logger: logger)
+    }
+
+    /// The traces of the sends that became these messages (wamid → `traceparent`).
+    public static func traceParents(wamids: [String], on client: PostgresClient, logger: Logger) async throws
+        -> [String: String]
+    {
+        guard !wamids.isEmpty else { return [:] }
+        let rows = try await client.query(
+            """
+            SELECT wamid, trace_parent FROM messages
+            WHERE wamid = ANY(\(Array(Set(wamids)))) AND direction = 'outbound' AND trace_parent IS NOT NULL
+            """, logger: logger)
+        var out: [String: String] = [:]
+        for try await (wamid, trace) in rows.decode((String, String).self) { out[wamid] = trace }
+        return out
     }
 
     public static func get(wamid: String, on client: PostgresClient, logger: Logger) async throws -> MessageRow? {

@@ -11,11 +11,14 @@ extension SendStore {
         public var request: OutboundRequest
         public var attempts: Int
         public var httpAttempts: Int
+        /// The trace the send continues (stored with the request by whoever asked for it).
+        public var traceParent: String?
 
-        public init(request: OutboundRequest, attempts: Int, httpAttempts: Int) {
+        public init(request: OutboundRequest, attempts: Int, httpAttempts: Int, traceParent: String? = nil) {
             self.request = request
             self.attempts = attempts
             self.httpAttempts = httpAttempts
+            self.traceParent = traceParent
         }
     }
 
@@ -26,8 +29,11 @@ extension SendStore {
     /// that is being redelivered), settled, unknown or owned by the retry queue is left out, and
     /// a request that appears twice in `requests` is claimed once: the same request id never
     /// reaches the Graph API twice from here.
+    /// `traceParents`: request id → the trace of the record that brought it, kept for requests
+    /// registered here (a row that exists keeps the trace its writer stored).
     public static func registerAndClaim(
-        _ requests: [OutboundRequest], owner: String, lease: Double, on client: PostgresClient, logger: Logger
+        _ requests: [OutboundRequest], traceParents: [String: String] = [:], owner: String, lease: Double,
+        on client: PostgresClient, logger: Logger
     ) async throws -> [Claimed] {
         var seen: Set<String> = []
         let requests = requests.filter { seen.insert($0.requestId).inserted }
@@ -37,17 +43,18 @@ extension SendStore {
         try await client.query(
             """
             INSERT INTO send_requests (request_id, to_wa_id, phone_number_id, payload, state, requested_by, kind,
-                                       template_name, template_language, campaign_id, test)
+                                       template_name, template_language, campaign_id, test, trace_parent)
             SELECT id, t, NULLIF(pn, ''), p::jsonb, 'queued', NULLIF(rb, ''), k, NULLIF(tn, ''), NULLIF(tl, ''),
-                   NULLIF(c, '')::uuid, te
+                   NULLIF(c, '')::uuid, te, NULLIF(tp, '')
             FROM unnest(\(requests.map(\.requestId))::text[], \(requests.map(\.to))::text[],
                         \(requests.map { $0.phoneNumberId ?? "" })::text[], \(payloads)::text[],
                         \(requests.map { $0.requestedBy ?? "" })::text[],
                         \(requests.map { $0.template == nil ? "text" : "template" })::text[],
                         \(requests.map { $0.template?.name ?? "" })::text[],
                         \(requests.map { $0.template?.language ?? "" })::text[],
-                        \(requests.map { $0.campaignId ?? "" })::text[], \(requests.map(\.test))::bool[])
-                AS r(id, t, pn, p, rb, k, tn, tl, c, te)
+                        \(requests.map { $0.campaignId ?? "" })::text[], \(requests.map(\.test))::bool[],
+                        \(requests.map { traceParents[$0.requestId] ?? "" })::text[])
+                AS r(id, t, pn, p, rb, k, tn, tl, c, te, tp)
             ON CONFLICT (request_id) DO NOTHING
             """, logger: logger)
         let rows = try await client.query(
@@ -57,13 +64,17 @@ extension SendStore {
                    updated_at = now()
             WHERE s.request_id = ANY(\(requests.map(\.requestId))::text[]) AND s.state = 'queued'
             RETURNING s.request_id, s.http_attempts,
-                      (SELECT count(*)::int FROM send_attempts a WHERE a.request_id = s.request_id)
+                      (SELECT count(*)::int FROM send_attempts a WHERE a.request_id = s.request_id), s.trace_parent
             """, logger: logger)
-        var claimed: [String: (attempts: Int, http: Int)] = [:]
-        for try await (id, http, attempts) in rows.decode((String, Int, Int).self) { claimed[id] = (attempts, http) }
+        var claimed: [String: (attempts: Int, http: Int, trace: String?)] = [:]
+        for try await (id, http, attempts, trace) in rows.decode((String, Int, Int, String?).self) {
+            claimed[id] = (attempts, http, trace)
+        }
         // In the batch's order (a recipient's requests stay in order).
         return requests.compactMap { r in
-            claimed[r.requestId].map { Claimed(request: r, attempts: $0.attempts, httpAttempts: $0.http) }
+            claimed[r.requestId].map {
+                Claimed(request: r, attempts: $0.attempts, httpAttempts: $0.http, traceParent: $0.trace)
+            }
         }
     }
 

@@ -100,17 +100,18 @@ public enum SendStore {
     /// or from this row if the topic record never arrives) or `blocked` for a refusal.
     @discardableResult
     public static func register(
-        _ r: OutboundRequest, state: String = "queued", blockedReason: String? = nil, on conn: PostgresConnection,
-        logger: Logger
+        _ r: OutboundRequest, state: String = "queued", blockedReason: String? = nil, traceParent: String? = nil,
+        on conn: PostgresConnection, logger: Logger
     ) async throws -> (state: String, created: Bool) {
         let payload = String(decoding: try JSONCoding.encoder().encode(r), as: UTF8.self)
         let kind = r.template == nil ? "text" : "template"
         let inserted = try await conn.query(
             """
             INSERT INTO send_requests (request_id, to_wa_id, phone_number_id, payload, state, requested_by, kind,
-                                       template_name, template_language, campaign_id, test, blocked_reason)
+                                       template_name, template_language, campaign_id, test, blocked_reason, trace_parent)
             VALUES (\(r.requestId), \(r.to), \(r.phoneNumberId), \(payload)::jsonb, \(state), \(r.requestedBy), \(kind),
-                    \(r.template?.name), \(r.template?.language), \(r.campaignId)::uuid, \(r.test), \(blockedReason))
+                    \(r.template?.name), \(r.template?.language), \(r.campaignId)::uuid, \(r.test), \(blockedReason),
+                    \(traceParent))
             ON CONFLICT (request_id) DO NOTHING
             RETURNING state
             """, logger: logger)
@@ -169,13 +170,14 @@ public enum SendStore {
                 SELECT request_id FROM send_requests WHERE state = 'retrying' AND next_attempt_at <= now()
                 ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING s.payload::text, s.http_attempts,
-                      (SELECT count(*)::int FROM send_attempts a WHERE a.request_id = s.request_id), s.created_at
+                      (SELECT count(*)::int FROM send_attempts a WHERE a.request_id = s.request_id), s.created_at,
+                      s.trace_parent
             """, logger: logger)
         var out: [(Claimed, Date)] = []
         let decoder = JSONCoding.decoder()
-        for try await (payload, http, attempts, created) in rows.decode((String, Int, Int, Date).self) {
+        for try await (payload, http, attempts, created, trace) in rows.decode((String, Int, Int, Date, String?).self) {
             let request = try decoder.decode(OutboundRequest.self, from: Data(payload.utf8))
-            out.append((Claimed(request: request, attempts: attempts, httpAttempts: http), created))
+            out.append((Claimed(request: request, attempts: attempts, httpAttempts: http, traceParent: trace), created))
         }
         // Oldest first, so a recipient's requests keep their order (`SendExecutor.rounds`).
         return out.sorted { $0.1 < $1.1 }.map(\.0)

@@ -128,13 +128,14 @@ public enum WorkflowStore {
 
     /// Queues a rule's send for publishing after the commit.
     public static func addSend(
-        _ request: OutboundRequest, execution: Int64, on conn: PostgresConnection, logger: Logger
+        _ request: OutboundRequest, execution: Int64, traceParent: String? = nil, on conn: PostgresConnection,
+        logger: Logger
     ) async throws {
         let payload = String(decoding: try JSONCoding.encoder().encode(request), as: UTF8.self)
         try await conn.query(
             """
-            INSERT INTO workflow_sends (request_id, execution_id, payload) VALUES (\(request.requestId), \(execution),
-                \(payload)::jsonb)
+            INSERT INTO workflow_sends (request_id, execution_id, payload, trace_parent)
+            VALUES (\(request.requestId), \(execution), \(payload)::jsonb, \(traceParent))
             ON CONFLICT (request_id) DO NOTHING
             """, logger: logger)
     }
@@ -145,18 +146,18 @@ public enum WorkflowStore {
     /// `markPublished`, not once per publisher that saw it.
     public static func claimUnpublishedSends(
         olderThan: Duration, limit: Int, on conn: PostgresConnection, logger: Logger
-    ) async throws -> [OutboundRequest] {
+    ) async throws -> [(request: OutboundRequest, traceParent: String?)] {
         let seconds = Double(olderThan.components.seconds)
         let rows = try await conn.query(
             """
-            SELECT payload::text FROM workflow_sends
+            SELECT payload::text, trace_parent FROM workflow_sends
             WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => \(seconds))
             ORDER BY created_at, request_id LIMIT \(limit)
             FOR UPDATE SKIP LOCKED
             """, logger: logger)
-        var out: [OutboundRequest] = []
-        for try await text in rows.decode(String.self) {
-            out.append(try JSONCoding.decoder().decode(OutboundRequest.self, from: Data(text.utf8)))
+        var out: [(request: OutboundRequest, traceParent: String?)] = []
+        for try await (text, trace) in rows.decode((String, String?).self) {
+            out.append((try JSONCoding.decoder().decode(OutboundRequest.self, from: Data(text.utf8)), trace))
         }
         return out
     }

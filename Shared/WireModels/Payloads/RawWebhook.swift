@@ -37,7 +37,9 @@ extension RawWebhook {
     /// every webhook before Meta gets its answer, and `JSONEncoder` (plus three date
     /// formats) was a large part of the gateway's CPU per request. Decodes as
     /// `EventEnvelope<RawWebhook>`; `RawWebhookEnvelopeTests` checks that it round-trips.
-    public static func envelopeBytes(body: [UInt8], sha256: String, receivedAt: Date, source: String) -> [UInt8] {
+    public static func envelopeBytes(
+        body: [UInt8], sha256: String, receivedAt: Date, source: String, traceId: String? = nil
+    ) -> [UInt8] {
         let at = RFC3339.string(from: receivedAt)
         var out = [UInt8]()
         out.reserveCapacity(body.count + 400)
@@ -49,7 +51,13 @@ extension RawWebhook {
         out += Array(#"","replay":false,"sha256":""#.utf8) + Array(sha256.utf8)
         out += Array(#""},"produced_at":""#.utf8) + Array(at.utf8)
         out += Array(#"","source":""#.utf8) + Array(source.utf8)
-        out += Array(#"","trace_id":null,"type":""#.utf8) + Array(EventTypes.webhookRaw.utf8)
+        // A trace id is 32 hex digits (checked, so it needs no escaping).
+        if let traceId, traceId.utf8.count == 32, traceId.utf8.allSatisfy({ Hashing.isHexDigit($0) }) {
+            out += Array(#"","trace_id":""#.utf8) + Array(traceId.utf8)
+            out += Array(#"","type":""#.utf8) + Array(EventTypes.webhookRaw.utf8)
+        } else {
+            out += Array(#"","trace_id":null,"type":""#.utf8) + Array(EventTypes.webhookRaw.utf8)
+        }
         out += Array(#""}"#.utf8)
         return out
     }

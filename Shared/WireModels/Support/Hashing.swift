@@ -2,6 +2,11 @@ import Crypto
 import Foundation
 
 public enum Hashing {
+    /// `0-9a-f` (lowercase, as W3C trace ids and our digests are written).
+    public static func isHexDigit(_ c: UInt8) -> Bool {
+        (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"))
+    }
+
     /// Lowercase hex SHA-256, used as the raw webhook's idempotency key and for API token storage.
     public static func sha256Hex<D: DataProtocol>(_ data: D) -> String {
         SHA256.hash(data: data).hexString

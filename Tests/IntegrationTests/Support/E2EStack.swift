@@ -118,13 +118,15 @@ final class E2EStack: @unchecked Sendable {
     }
 
     /// Posts a body signed like Meta (or with the given signature header).
-    func postWebhook(_ body: [UInt8], signature: String? = nil) async throws -> HTTPResult {
+    func postWebhook(_ body: [UInt8], signature: String? = nil, headers extra: [(String, String)] = [])
+        async throws -> HTTPResult
+    {
         try await HTTP.request(
             .POST, "\(gatewayURL)/webhooks/whatsapp",
             headers: [
                 ("Content-Type", "application/json"),
                 ("X-Hub-Signature-256", signature ?? HTTP.signature(body, secret: Self.appSecret)),
-            ], body: body)
+            ] + extra, body: body)
     }
 
     /// Posts one inbound text from `from`; returns the HTTP status.

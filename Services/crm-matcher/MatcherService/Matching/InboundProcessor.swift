@@ -22,9 +22,11 @@ public struct InboundProcessor: Sendable {
     /// Types that never open a lead: they react to or change earlier messages.
     static let notEnquiries: Set<String> = ["system", "reaction", "revoke", "edit"]
 
-    public func process(_ messages: [InboundMessage], on conn: PostgresConnection, logger: Logger) async throws
-        -> [Int64]
-    {
+    /// `traces`: wamid → the `traceparent` of the span handling that message, carried by the
+    /// activities and sends it causes.
+    public func process(
+        _ messages: [InboundMessage], traces: [String: String] = [:], on conn: PostgresConnection, logger: Logger
+    ) async throws -> [Int64] {
         guard !messages.isEmpty else { return [] }
         // Buffered: nothing in the batch reads crm_activity back, so its events go in one statement.
         var outbox = ActivityOutbox(conn: conn, logger: logger, buffered: true)
@@ -46,6 +48,7 @@ public struct InboundProcessor: Sendable {
         var announced = Set<UUID>()
         for m in messages {
             guard let c = contactOf[m.wamid], announced.insert(c.id).inserted else { continue }
+            outbox.traceParent = traces[m.wamid]
             if c.created {
                 try await outbox.add(
                     "contact.created", "contact", c.id, contact: c.id, version: c.version, at: m.timestamp,
@@ -73,6 +76,7 @@ public struct InboundProcessor: Sendable {
             let enquiry = keyword == nil && !Self.notEnquiries.contains(m.type)
             if touches.absorb(m, contact: c.id, enquiry: enquiry, keyword: keyword != nil) { continue }
             try await touches.flush(before: c.id, on: conn, logger: logger)
+            outbox.traceParent = traces[m.wamid]
             let key = ConversationStore.Key(contactId: c.id, phoneNumberId: m.phoneNumberId)
             if let left = try await apply(
                 m, contact: c.id, owner: c.ownerId, keyword: keyword, known: touches.known(c.id, key),
@@ -85,7 +89,7 @@ public struct InboundProcessor: Sendable {
         // Workflow rules see the CRM records as this batch left them, and commit with it.
         try await WorkflowEngine(settings: settings.automation).run(
             for: news, contacts: contactOf, attribution: attribution,
-            keywords: settings.keywords, outbox: &outbox)
+            keywords: settings.keywords, traces: traces, outbox: &outbox)
         return try await outbox.flush()
     }
 

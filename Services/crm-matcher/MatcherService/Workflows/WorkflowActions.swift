@@ -93,7 +93,8 @@ struct WorkflowActions {
                 data: ["tags": .array(after.tags.map(JSONValue.string)), "rule_id": ruleId])
             return .done(["tag": .string(tag)])
         case .sendTemplate(let name, let language, let variables):
-            return try await sendTemplate(name: name, language: language, variables: variables, index: index)
+            return try await sendTemplate(
+                name: name, language: language, variables: variables, index: index, traceParent: outbox.traceParent)
         case .callWebhook(let webhookId):
             return try await callWebhook(webhookId, index: index)
         }
@@ -175,7 +176,9 @@ struct WorkflowActions {
     /// Queues the template on `wa.outbound.request` (published after the commit) with its
     /// variables resolved as the API resolves them: the saved mapping against the contact and
     /// lead, then the rule's explicit values. The sender's policy gate decides as for any send.
-    func sendTemplate(name: String, language: String, variables: [String: String], index: Int) async throws
+    func sendTemplate(
+        name: String, language: String, variables: [String: String], index: Int, traceParent: String? = nil
+    ) async throws
         -> ActionResult
     {
         guard let contact = try await ContactStore.get(id: event.contactId, scope: .all, on: conn, logger: logger),
@@ -202,9 +205,11 @@ struct WorkflowActions {
         let request = OutboundRequest(
             requestId: key(index), to: waId, phoneNumberId: event.phoneNumberId, text: nil, requestedBy: actor,
             template: OutboundTemplate(name: name, language: language, variables: values))
-        let (state, created) = try await SendStore.register(request, state: "queued", on: conn, logger: logger)
+        let (state, created) = try await SendStore.register(
+            request, state: "queued", traceParent: traceParent, on: conn, logger: logger)
         guard created else { return .skipped("the send exists already (\(state))") }
-        try await WorkflowStore.addSend(request, execution: execution, on: conn, logger: logger)
+        try await WorkflowStore.addSend(
+            request, execution: execution, traceParent: traceParent, on: conn, logger: logger)
         return .done(["request_id": .string(request.requestId), "template": .string(name)])
     }
 

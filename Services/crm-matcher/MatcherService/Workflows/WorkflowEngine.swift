@@ -31,7 +31,7 @@ public struct WorkflowEngine: Sendable {
     /// sales workflow): fire matching rules, schedule `no_reply` checks.
     func run(
         for messages: [InboundMessage], contacts: [String: MatchedContact], attribution: SourceAttribution,
-        keywords: ConsentKeywords, outbox: inout ActivityOutbox
+        keywords: ConsentKeywords, traces: [String: String] = [:], outbox: inout ActivityOutbox
     ) async throws {
         let candidates = messages.filter { m in
             m.type != "system" && !InboundProcessor.notEnquiries.contains(m.type) && contacts[m.wamid] != nil
@@ -41,6 +41,7 @@ public struct WorkflowEngine: Sendable {
         let rules = try await WorkflowStore.active(on: outbox.conn, logger: outbox.logger)
         guard !rules.isEmpty else { return }
         for m in candidates {
+            outbox.traceParent = traces[m.wamid]
             guard let contact = contacts[m.wamid] else { continue }
             let known = try await self.facts(for: m, contactId: contact.id, attribution: attribution, outbox: outbox)
             let event = Event(id: m.wamid, contactId: contact.id, at: m.timestamp, phoneNumberId: m.phoneNumberId)
@@ -114,7 +115,7 @@ public struct WorkflowEngine: Sendable {
             "workflow rule executed",
             metadata: [
                 "rule_id": "\(rule.id)", "trigger_event_id": "\(event.id)", "outcome": "\(outcome)",
-                "execution_id": "\(execution)",
+                "execution_id": "\(execution)", "trace_id": "\(Traces.traceId(outbox.traceParent) ?? "-")",
             ])
         return true
     }

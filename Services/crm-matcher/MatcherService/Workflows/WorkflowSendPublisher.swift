@@ -29,16 +29,17 @@ public struct WorkflowSendPublisher: Sendable {
             let sends = try await WorkflowStore.claimUnpublishedSends(
                 olderThan: olderThan, limit: 500, on: conn, logger: logger)
             guard !sends.isEmpty else { return 0 }
-            let records = try sends.map { request in
+            let records = try sends.map { request, traceParent in
+                // The send continues the trace of the message whose rule queued it.
                 OutgoingRecord(
                     topic: topic, key: Array(request.to.utf8),
                     value: try EventEnvelope(
                         eventId: request.requestId, type: EventTypes.outboundRequest, occurredAt: .now,
-                        source: source, payload: request
-                    ).encoded())
+                        source: source, traceId: Traces.traceId(traceParent), payload: request
+                    ).encoded(), headers: Traces.headers(Traces.context(traceParent: traceParent)))
             }
             try await producer.send(records)
-            try await WorkflowStore.markPublished(sends.map(\.requestId), on: conn, logger: logger)
+            try await WorkflowStore.markPublished(sends.map(\.request.requestId), on: conn, logger: logger)
             return sends.count
         }
     }

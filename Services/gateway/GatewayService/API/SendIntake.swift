@@ -4,6 +4,8 @@ import Kafka
 import Logging
 import Outbound
 import PostgresNIO
+import ServiceContextModule
+import ServiceKit
 import Storage
 import WireModels
 
@@ -97,8 +99,10 @@ struct SendIntake: Sendable {
             if !created, let raced = try await existing(ask, requester: requester) { return raced }
             return .blocked(requestId: request.requestId, refusal: refusal)
         case .success:
+            let trace = Traces.traceParent(of: ServiceContext.current ?? .topLevel)
             let created = try await postgres.withTransaction(logger: logger) { conn in
-                let (_, created) = try await SendStore.register(request, state: "queued", on: conn, logger: logger)
+                let (_, created) = try await SendStore.register(
+                    request, state: "queued", traceParent: trace, on: conn, logger: logger)
                 if created { try await audit(request, state: "queued", reason: nil, actor: actor, on: conn) }
                 return created
             }
@@ -112,11 +116,11 @@ struct SendIntake: Sendable {
             do {
                 let envelope = EventEnvelope(
                     eventId: request.requestId, type: EventTypes.outboundRequest, occurredAt: .now, source: "gateway",
-                    payload: request)
+                    traceId: Traces.traceId(trace), payload: request)
                 try await producer.send(
                     OutgoingRecord(
                         topic: topics.name(Topics.outboundRequest), key: Array(request.to.utf8),
-                        value: try envelope.encoded()))
+                        value: try envelope.encoded(), headers: Traces.headers(Traces.context(traceParent: trace))))
             } catch {
                 logger.warning(
                     "send request not produced; the sender takes it from its row",

@@ -33,7 +33,12 @@ public struct WebhookController: Sendable {
     public func add(to router: Router<some RequestContext>) {
         router.get("webhooks/whatsapp") { request, _ in self.handshake(request) }
         router.post("webhooks/whatsapp") { request, context in
-            try await self.receive(request, source: self.limits.source(request, context))
+            // A trace per notification (or the caller's, from `traceparent`), carried on the record.
+            let span = RecordSpan("webhook receive", kind: .server, continuing: Traces.context(of: request.headers))
+            let response = try await self.receive(request, source: self.limits.source(request, context), span: span)
+            span.span.attributes["http.response.status_code"] = Int(response.status.code)
+            span.end()
+            return response
         }
     }
 
@@ -53,7 +58,7 @@ public struct WebhookController: Sendable {
         return plain(.ok, challenge)
     }
 
-    func receive(_ request: Request, source: String) async throws -> Response {
+    func receive(_ request: Request, source: String, span: RecordSpan? = nil) async throws -> Response {
         let started = ContinuousClock.now
         let buffer: ByteBuffer
         do {
@@ -85,18 +90,21 @@ public struct WebhookController: Sendable {
             return plain(.badRequest, "\(error)\n")
         }
         let sha = Hashing.sha256Hex(body)
-        let value = RawWebhook.envelopeBytes(body: body, sha256: sha, receivedAt: Date(), source: "gateway")
+        let value = RawWebhook.envelopeBytes(
+            body: body, sha256: sha, receivedAt: Date(), source: "gateway", traceId: span?.traceId)
+        let log = span.map { self.logger.with($0.metadata) } ?? self.logger
         do {
             try await producer.send(
-                OutgoingRecord(topic: topic, key: Array(parsed.partitionKey.utf8), value: value))
+                OutgoingRecord(
+                    topic: topic, key: Array(parsed.partitionKey.utf8), value: value, headers: span?.headers ?? []))
         } catch {
             WebhookMetrics.outcome(.unavailable)
-            logger.error("broker did not acknowledge webhook", metadata: ["event_id": "\(sha)", "error": "\(error)"])
+            log.error("broker did not acknowledge webhook", metadata: ["event_id": "\(sha)", "error": "\(error)"])
             return plain(.serviceUnavailable, "could not store the notification, retry later\n")
         }
         WebhookMetrics.outcome(.accepted)
         WebhookMetrics.ackLatency.recordInterval(since: started)
-        logger.debug("webhook accepted", metadata: ["event_id": "\(sha)", "bytes": "\(body.count)"])
+        log.debug("webhook accepted", metadata: ["event_id": "\(sha)", "bytes": "\(body.count)"])
         return plain(.ok, "EVENT_RECEIVED\n")
     }
 

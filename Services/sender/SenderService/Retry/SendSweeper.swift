@@ -52,7 +52,7 @@ public struct SendSweeper: Sendable {
             try await executor.publish(
                 OutboundResult(
                     requestId: settled.requestId, attempt: settled.attempt, state: "sent", wamid: settled.wamid,
-                    waId: settled.waId, error: nil))
+                    waId: settled.waId, error: nil), trace: nil)
             logger.notice(
                 "unknown send confirmed by Meta's status",
                 metadata: ["event_id": "\(settled.requestId)", "wamid": "\(settled.wamid ?? "")"])
@@ -66,7 +66,7 @@ public struct SendSweeper: Sendable {
                     error: WhatsAppError(
                         code: 2, title: "unknown_outcome",
                         message: "no status from Meta within \(Int(settings.unknownGrace.seconds)) s; not sent again",
-                        details: nil)))
+                        details: nil)), trace: nil)
             logger.warning(
                 "unknown send settled as failed: no status from Meta", metadata: ["event_id": "\(settled.requestId)"])
         }

@@ -16,6 +16,16 @@ public struct GraphClient: Sendable {
         /// The request may have reached Meta but no answer came (timeout, connection lost):
         /// Meta may have sent the message, so it must not be sent again blindly.
         case ambiguous(String)
+
+        /// For span attributes and logs: accepted, rejected:<code>, unreachable, ambiguous.
+        public var label: String {
+            switch self {
+            case .accepted: "accepted"
+            case .rejected(_, let error): "rejected:\(error.code)"
+            case .unreachable: "unreachable"
+            case .ambiguous: "ambiguous"
+            }
+        }
     }
 
     /// The sender's HTTP client, for the whole process. `HTTPClient.shared` opens at most 8

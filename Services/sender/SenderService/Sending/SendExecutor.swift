@@ -87,6 +87,7 @@ public struct SendExecutor: Sendable {
         for (item, verdict) in zip(round, verdicts) {
             var log = logger
             log[metadataKey: "event_id"] = "\(item.request.requestId)"
+            if let trace = Traces.traceId(item.traceParent) { log[metadataKey: "trace_id"] = "\(trace)" }
             switch verdict {
             case .failure(let refusal):
                 try await blocked(item, refusal: refusal, log: log)
@@ -133,9 +134,15 @@ public struct SendExecutor: Sendable {
                         let wait = at.timeIntervalSinceNow
                         SenderMetrics.governorWait(limit: "number", seconds: wait)
                         if wait > 0 { try? await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+                        // The Cloud API call is the send's span in its trace.
+                        let span = RecordSpan(
+                            "POST /messages", kind: .client,
+                            continuing: Traces.context(traceParent: send.claimed.traceParent))
+                        defer { span.end() }
                         do {
                             SenderMetrics.graphCall(phoneNumberId: send.number.phoneNumberId)
                             let outcome = try await call(send.plan, phoneNumberId: send.number.phoneNumberId)
+                            span.span.attributes["crm.send.outcome"] = outcome.label
                             return (send, outcome, Date())
                         } catch {
                             // The body could not be built: nothing was sent.
@@ -158,13 +165,15 @@ public struct SendExecutor: Sendable {
             case .rejected(let http, let error):
                 try await failed(
                     send.plan.request, number: send.number, attempt: send.attempt,
-                    httpAttempts: send.claimed.httpAttempts + 1, http: http, error: error, log: send.log)
+                    httpAttempts: send.claimed.httpAttempts + 1, http: http, error: error,
+                    trace: send.claimed.traceParent, log: send.log)
             case .unreachable(let reason):
                 let error = WhatsAppError(
                     code: 2, title: "unreachable", message: "Graph API unreachable: \(reason)", details: nil)
                 try await failed(
                     send.plan.request, number: send.number, attempt: send.attempt,
-                    httpAttempts: send.claimed.httpAttempts + 1, http: nil, error: error, log: send.log)
+                    httpAttempts: send.claimed.httpAttempts + 1, http: nil, error: error,
+                    trace: send.claimed.traceParent, log: send.log)
             case .ambiguous(let reason):
                 try await unknown(send, reason: reason)
             }
@@ -223,7 +232,8 @@ public struct SendExecutor: Sendable {
         try await publish(
             OutboundResult(
                 requestId: item.request.requestId, attempt: item.attempts + 1, state: "blocked", wamid: nil, waId: nil,
-                error: WhatsAppError(code: 0, title: refusal.code, message: refusal.message, details: nil)))
+                error: WhatsAppError(code: 0, title: refusal.code, message: refusal.message, details: nil)),
+            trace: item.traceParent)
         log.notice("send blocked by policy", metadata: ["reason": "\(refusal)"])
     }
 
@@ -279,7 +289,7 @@ public struct SendExecutor: Sendable {
                     try await publish(
                         OutboundResult(
                             requestId: request.requestId, attempt: sent.send.attempt, state: "sent", wamid: sent.wamid,
-                            waId: sent.waId, error: nil))
+                            waId: sent.waId, error: nil), trace: sent.send.claimed.traceParent)
                     // A pair that was limited before is clear again (4^n starts over).
                     if sent.send.claimed.attempts > 0 {
                         try await governor.pairDelivered(sent.send.number.phoneNumberId, waId: request.to)
@@ -307,7 +317,7 @@ public struct SendExecutor: Sendable {
         try await publish(
             OutboundResult(
                 requestId: request.requestId, attempt: send.attempt, state: "unknown", wamid: nil, waId: nil,
-                error: error))
+                error: error), trace: send.claimed.traceParent)
         send.log.warning("send outcome unknown; waiting for Meta's status", metadata: ["reason": "\(reason)"])
     }
 
@@ -328,13 +338,13 @@ public struct SendExecutor: Sendable {
             wamid: wamid, contactId: nil, phoneNumberId: send.number.phoneNumberId, toWaId: waId ?? request.to,
             type: plan.template == nil ? "text" : "template", text: rendered?.text ?? request.text,
             sendRequestId: request.requestId, template: plan.template?.name, campaignId: request.campaignId,
-            content: content, wabaId: send.number.wabaId)
+            content: content, wabaId: send.number.wabaId, traceParent: send.claimed.traceParent)
     }
 
     /// Applies the error policy to a rejected (or unanswered) call.
     func failed(
         _ request: OutboundRequest, number: NumberSettings, attempt: Int, httpAttempts: Int, http: Int?,
-        error: WhatsAppError, log: Logger
+        error: WhatsAppError, trace: String?, log: Logger
     ) async throws {
         let decision = ErrorPolicy.decide(code: http == nil ? nil : error.code, httpStatus: http)
         SenderMetrics.graphError(
@@ -343,24 +353,25 @@ public struct SendExecutor: Sendable {
         switch decision {
         case .permanent:
             try await settleFailed(
-                request, attempt: attempt, http: http, error: error, decision: decision.label, log: log)
+                request, attempt: attempt, http: http, error: error, decision: decision.label, trace: trace, log: log)
         case .retry(let maxAttempts):
             try await retryOrDeadLetter(
                 request, attempt: attempt, httpAttempts: httpAttempts, maxAttempts: maxAttempts, http: http,
                 error: error, decision: decision.label,
                 at: now.addingTimeInterval(ErrorPolicy.backoff(attempt: httpAttempts)),
-                log: log)
+                trace: trace, log: log)
         case .backOffNumber(let pause, let maxAttempts):
             try await governor.pause(number.phoneNumberId, for: pause, reason: "Meta error \(error.code)")
             try await retryOrDeadLetter(
                 request, attempt: attempt, httpAttempts: httpAttempts, maxAttempts: maxAttempts, http: http,
                 error: error, decision: decision.label,
-                at: now.addingTimeInterval(pause + ErrorPolicy.backoff(attempt: 1) * 0.25), log: log)
+                at: now.addingTimeInterval(pause + ErrorPolicy.backoff(attempt: 1) * 0.25), trace: trace, log: log)
         case .pairLimited:
             let hits = try await governor.pairLimited(number.phoneNumberId, waId: request.to)
             try await retryOrDeadLetter(
                 request, attempt: attempt, httpAttempts: httpAttempts, maxAttempts: 8, http: http, error: error,
-                decision: decision.label, at: now.addingTimeInterval(ErrorPolicy.pairBackoff(hits: hits)), log: log)
+                decision: decision.label, at: now.addingTimeInterval(ErrorPolicy.pairBackoff(hits: hits)), trace: trace,
+                log: log)
         case .refreshAndAlert(let pause):
             // Credentials come from the environment/secret: alert so an operator rotates them;
             // the number pauses so we do not hammer Meta with a dead token meanwhile.
@@ -371,7 +382,7 @@ public struct SendExecutor: Sendable {
             try await governor.pause(number.phoneNumberId, for: pause, reason: "auth error \(error.code)")
             try await retryOrDeadLetter(
                 request, attempt: attempt, httpAttempts: httpAttempts, maxAttempts: 3, http: http, error: error,
-                decision: decision.label, at: now.addingTimeInterval(pause), log: log)
+                decision: decision.label, at: now.addingTimeInterval(pause), trace: trace, log: log)
         case .haltNumber(let pause):
             SenderMetrics.alert("number_halted")
             log.critical(
@@ -380,18 +391,18 @@ public struct SendExecutor: Sendable {
             try await governor.pause(number.phoneNumberId, for: pause, reason: "halted: error \(error.code)")
             try await retryOrDeadLetter(
                 request, attempt: attempt, httpAttempts: httpAttempts, maxAttempts: 2, http: http, error: error,
-                decision: decision.label, at: now.addingTimeInterval(pause), log: log)
+                decision: decision.label, at: now.addingTimeInterval(pause), trace: trace, log: log)
         }
     }
 
     func retryOrDeadLetter(
         _ request: OutboundRequest, attempt: Int, httpAttempts: Int, maxAttempts: Int, http: Int?, error: WhatsAppError,
-        decision: String, at: Date, log: Logger
+        decision: String, at: Date, trace: String?, log: Logger
     ) async throws {
         guard httpAttempts < maxAttempts else {
             try await settleFailed(
                 request, attempt: attempt, http: http, error: error,
-                decision: "\(decision); dead-lettered after \(httpAttempts) attempts", log: log)
+                decision: "\(decision); dead-lettered after \(httpAttempts) attempts", trace: trace, log: log)
             try await deadLetter(request, error: error, attempts: httpAttempts)
             SenderMetrics.send(outcome: "dead_lettered", decision: decision)
             return
@@ -401,7 +412,8 @@ public struct SendExecutor: Sendable {
         SenderMetrics.send(outcome: "retrying", decision: decision)
         try await publish(
             OutboundResult(
-                requestId: request.requestId, attempt: attempt, state: "retrying", wamid: nil, waId: nil, error: error))
+                requestId: request.requestId, attempt: attempt, state: "retrying", wamid: nil, waId: nil, error: error),
+            trace: trace)
     }
 
     func schedule(
@@ -420,7 +432,8 @@ public struct SendExecutor: Sendable {
     }
 
     func settleFailed(
-        _ request: OutboundRequest, attempt: Int, http: Int?, error: WhatsAppError, decision: String, log: Logger
+        _ request: OutboundRequest, attempt: Int, http: Int?, error: WhatsAppError, decision: String, trace: String?,
+        log: Logger
     ) async throws {
         try await postgres.withTransaction(logger: log) { conn in
             try await SendStore.recordAttempt(
@@ -437,7 +450,8 @@ public struct SendExecutor: Sendable {
             on: postgres, logger: log)
         try await publish(
             OutboundResult(
-                requestId: request.requestId, attempt: attempt, state: "failed", wamid: nil, waId: nil, error: error))
+                requestId: request.requestId, attempt: attempt, state: "failed", wamid: nil, waId: nil, error: error),
+            trace: trace)
         log.warning("send failed", metadata: ["error_code": "\(error.code)", "decision": "\(decision)"])
     }
 
@@ -462,13 +476,14 @@ public struct SendExecutor: Sendable {
                 topic: topics.name(Topics.deadLetter), key: Array(request.to.utf8), value: try envelope.encoded()))
     }
 
-    func publish(_ result: OutboundResult) async throws {
+    /// `trace`: the send's trace, which the result continues.
+    func publish(_ result: OutboundResult, trace: String?) async throws {
         let envelope = EventEnvelope(
             eventId: "\(result.requestId):\(result.attempt)", type: EventTypes.outboundResult, occurredAt: .now,
-            source: "sender", payload: result)
+            source: "sender", traceId: Traces.traceId(trace), payload: result)
         try await producer.send(
             OutgoingRecord(
                 topic: topics.name(Topics.outboundResult), key: Array(result.requestId.utf8),
-                value: try envelope.encoded()))
+                value: try envelope.encoded(), headers: Traces.headers(Traces.context(traceParent: trace))))
     }
 }

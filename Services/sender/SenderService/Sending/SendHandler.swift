@@ -28,10 +28,14 @@ public struct SendHandler: RecordBatchHandler {
 
     public func handle(_ records: [KafkaRecord]) async throws {
         let requests = try records.map { try EventEnvelope<OutboundRequest>.decode($0.value).payload }
+        var traces: [String: String] = [:]
+        for (request, record) in zip(requests, records) {
+            traces[request.requestId] = Traces.traceParent(of: Traces.context(of: record.headers))
+        }
         // Requests from other producers have no row yet; only `queued` ones are claimed (leased).
         let claimed = try await SendStore.registerAndClaim(
-            requests, owner: executor.settings.owner, lease: executor.settings.lease.seconds, on: postgres,
-            logger: logger)
+            requests, traceParents: traces, owner: executor.settings.owner, lease: executor.settings.lease.seconds,
+            on: postgres, logger: logger)
         if claimed.count < requests.count {
             logger.debug(
                 "send requests already claimed, settled or repeated in the batch",

@@ -8,25 +8,28 @@ import WireModels
 /// The event id (`kind:entity_id:version`) is unique: writing a change twice adds nothing.
 public enum ActivityStore {
     /// Records several activities in one statement; returns the outbox ids of those not
-    /// recorded before, in the order given.
-    public static func addMany(_ activities: [CRMActivity], on conn: PostgresConnection, logger: Logger) async throws
-        -> [Int64]
-    {
+    /// recorded before, in the order given. `traceParents` (parallel, or empty) is the trace
+    /// each activity continues when it is published.
+    public static func addMany(
+        _ activities: [CRMActivity], traceParents: [String?] = [], on conn: PostgresConnection, logger: Logger
+    ) async throws -> [Int64] {
         guard !activities.isEmpty else { return [] }
         let encoder = JSONCoding.encoder()
         // PostgresNIO binds no arrays of optionals: "" stands for NULL (NULLIF below).
         let data = try activities.map { a in
             try a.data.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? ""
         }
+        let traces = activities.indices.map { traceParents.indices.contains($0) ? traceParents[$0] ?? "" : "" }
         let rows = try await conn.query(
             """
-            INSERT INTO crm_activity (event_id, kind, entity, entity_id, contact_id, version, at, actor, data)
-            SELECT e, k, en, ei, NULLIF(c, '')::uuid, v, a, ac, NULLIF(d, '')::jsonb
+            INSERT INTO crm_activity (event_id, kind, entity, entity_id, contact_id, version, at, actor, data, trace_parent)
+            SELECT e, k, en, ei, NULLIF(c, '')::uuid, v, a, ac, NULLIF(d, '')::jsonb, NULLIF(tp, '')
             FROM unnest(\(activities.map(\.eventId))::text[], \(activities.map(\.kind))::text[],
                         \(activities.map(\.entity))::text[], \(activities.map(\.entityId))::text[],
                         \(activities.map { $0.contactId ?? "" })::text[], \(activities.map(\.version))::int[],
-                        \(activities.map(\.at))::timestamptz[], \(activities.map(\.actor))::text[], \(data)::text[])
-                WITH ORDINALITY AS t(e, k, en, ei, c, v, a, ac, d, n)
+                        \(activities.map(\.at))::timestamptz[], \(activities.map(\.actor))::text[], \(data)::text[],
+                        \(traces)::text[])
+                WITH ORDINALITY AS t(e, k, en, ei, c, v, a, ac, d, tp, n)
             ORDER BY n
             ON CONFLICT (event_id) DO NOTHING
             RETURNING id
@@ -39,24 +42,31 @@ public enum ActivityStore {
     /// Outbox rows not yet published: the given ids, or (ids nil) every row older than `olderThan`.
     public static func unpublished(
         ids: [Int64]?, olderThan: Duration = .zero, limit: Int = 500, on client: PostgresClient, logger: Logger
-    ) async throws -> [(id: Int64, activity: CRMActivity)] {
+    ) async throws -> [(id: Int64, activity: CRMActivity, traceParent: String?)] {
         let rows: PostgresRowSequence
         if let ids {
             rows = try await client.query(
                 """
-                SELECT id, kind, entity, entity_id, contact_id, version, at, actor, data::text FROM crm_activity
-                WHERE id = ANY(\(ids)) AND published_at IS NULL ORDER BY id
+                SELECT id, kind, entity, entity_id, contact_id, version, at, actor, data::text, trace_parent
+                FROM crm_activity WHERE id = ANY(\(ids)) AND published_at IS NULL ORDER BY id
                 """, logger: logger)
         } else {
             let seconds = Double(olderThan.components.seconds)
             rows = try await client.query(
                 """
-                SELECT id, kind, entity, entity_id, contact_id, version, at, actor, data::text FROM crm_activity
-                WHERE published_at IS NULL AND created_at < now() - make_interval(secs => \(seconds))
+                SELECT id, kind, entity, entity_id, contact_id, version, at, actor, data::text, trace_parent
+                FROM crm_activity WHERE published_at IS NULL AND created_at < now() - make_interval(secs => \(seconds))
                 ORDER BY id LIMIT \(limit)
                 """, logger: logger)
         }
-        return try await decode(rows).map { ($0.id, $0.activity) }
+        var out: [(id: Int64, activity: CRMActivity, traceParent: String?)] = []
+        for try await (id, kind, entity, entityId, contact, version, at, actor, data, trace) in rows.decode(
+            (Int64, String, String, String, UUID?, Int, Date, String, String?, String?).self)
+        {
+            let activity = try Self.activity(kind, entity, entityId, contact, version, at, actor, data)
+            out.append((id, activity, trace))
+        }
+        return out
     }
 
     public static func markPublished(ids: [Int64], on client: PostgresClient, logger: Logger) async throws {
@@ -83,16 +93,20 @@ public enum ActivityStore {
         for try await (id, kind, entity, entityId, contact, version, at, actor, data) in rows.decode(
             (Int64, String, String, String, UUID?, Int, Date, String, String?).self)
         {
-            let value = try data.map { try JSONCoding.decoder().decode(JSONValue.self, from: Data($0.utf8)) }
-            out.append(
-                (
-                    id,
-                    CRMActivity(
-                        kind: kind, entity: entity, entityId: entityId, contactId: contact?.uuidString,
-                        version: version, at: at, actor: actor, data: value)
-                ))
+            out.append((id, try activity(kind, entity, entityId, contact, version, at, actor, data)))
         }
         return out
+    }
+
+    // swift-format-ignore: FunctionParameterCount
+    static func activity(
+        _ kind: String, _ entity: String, _ entityId: String, _ contact: UUID?, _ version: Int, _ at: Date,
+        _ actor: String, _ data: String?
+    ) throws -> CRMActivity {
+        let value = try data.map { try JSONCoding.decoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        return CRMActivity(
+            kind: kind, entity: entity, entityId: entityId, contactId: contact?.uuidString, version: version, at: at,
+            actor: actor, data: value)
     }
 }
 
@@ -106,7 +120,10 @@ public struct ActivityOutbox {
     /// Buffered: `add` only collects, `flush` writes everything collected in one statement
     /// (a batch's many events in one round trip). `ids` holds what has been flushed.
     public let buffered: Bool
-    private var pending: [CRMActivity] = []
+    /// The trace the next activities continue (the `traceparent` of the span handling the
+    /// record that causes them); stored with each, carried when it is published.
+    public var traceParent: String?
+    private var pending: [(activity: CRMActivity, traceParent: String?)] = []
 
     public init(conn: PostgresConnection, logger: Logger, actor: String = "system", buffered: Bool = false) {
         self.conn = conn
@@ -119,7 +136,8 @@ public struct ActivityOutbox {
     @discardableResult
     public mutating func flush() async throws -> [Int64] {
         guard !pending.isEmpty else { return ids }
-        ids += try await ActivityStore.addMany(pending, on: conn, logger: logger)
+        ids += try await ActivityStore.addMany(
+            pending.map(\.activity), traceParents: pending.map(\.traceParent), on: conn, logger: logger)
         pending.removeAll()
         return ids
     }
@@ -131,9 +149,9 @@ public struct ActivityOutbox {
             kind: kind, entity: entity, entityId: id.uuidString, contactId: contact.uuidString, version: version,
             at: at, actor: actor, data: data)
         if buffered {
-            pending.append(activity)
+            pending.append((activity, traceParent))
         } else {
-            ids += try await ActivityStore.addMany([activity], on: conn, logger: logger)
+            ids += try await ActivityStore.addMany([activity], traceParents: [traceParent], on: conn, logger: logger)
         }
     }
 
