@@ -27,11 +27,15 @@ public struct DeadLetterSink: Sendable {
         let letter = DeadLetter(
             stage: stage, topic: topics.base(of: record.topic), partition: record.partition, offset: record.offset,
             error: ErrorText.describe(error), attempts: attempts, value: value)
+        // The dead letter stays in the record's trace.
+        let trace = Traces.traceParent(of: Traces.context(of: record.headers))
         let envelope = EventEnvelope(
             eventId: eventId ?? "\(record.topic):\(record.partition):\(record.offset)", type: EventTypes.deadLetter,
-            occurredAt: record.timestamp ?? .now, source: stage, payload: letter)
+            occurredAt: record.timestamp ?? .now, source: stage, traceId: Traces.traceId(trace), payload: letter)
         try await producer.send(
-            OutgoingRecord(topic: topics.name(Topics.deadLetter), key: record.key, value: try envelope.encoded()))
+            OutgoingRecord(
+                topic: topics.name(Topics.deadLetter), key: record.key, value: try envelope.encoded(),
+                headers: record.headers.filter { $0.key == "traceparent" || $0.key == "tracestate" }))
         try await FailureStore.record(
             .init(
                 stage: stage, topic: letter.topic, partition: record.partition, offset: record.offset,
@@ -45,6 +49,7 @@ public struct DeadLetterSink: Sendable {
             metadata: [
                 "event_id": "\(eventId ?? "-")", "topic": "\(record.topic)", "partition": "\(record.partition)",
                 "offset": "\(record.offset)", "error": "\(ErrorText.describe(error))",
+                "trace_id": "\(Traces.traceId(trace) ?? "-")",
             ])
     }
 }

@@ -20,9 +20,13 @@ public struct OutboundResultHandler: RecordBatchHandler {
     }
 
     public func handle(_ records: [KafkaRecord]) async throws {
+        // The first-response event continues the trace of the send that answered.
+        var traces: [String: String] = [:]
         let wamids = try records.compactMap { record -> String? in
             let result = try EventEnvelope<OutboundResult>.decode(record.value).payload
-            return result.state == "sent" ? result.wamid : nil
+            guard result.state == "sent", let wamid = result.wamid else { return nil }
+            traces[wamid] = Traces.traceParent(of: Traces.context(of: record.headers))
+            return wamid
         }
         guard !wamids.isEmpty else { return }
         let logger = context.logger
@@ -42,6 +46,7 @@ public struct OutboundResultHandler: RecordBatchHandler {
                     let answered = try await ConversationStore.recordOutbound(
                         contactId: contact, phoneNumberId: number, wamid: wamid, at: at, on: conn, logger: logger)
                 else { continue }
+                outbox.traceParent = traces[wamid]
                 try await outbox.add(
                     "conversation.first_response", "conversation", answered.id, contact: contact, version: 2, at: at,
                     data: [

@@ -21,6 +21,7 @@ enum RoutingMetrics {
         for kind in ["task_due", "no_reply"] {
             _ = Counter(label: "crm_scheduler_jobs_total", dimensions: [("kind", kind), ("outcome", "error")])
             _ = Metrics.Timer(label: "crm_scheduler_fire_delay_seconds", dimensions: [("kind", kind)])
+            _ = Counter(label: "crm_scheduler_takeovers_total", dimensions: [("kind", kind)])
         }
     }
 

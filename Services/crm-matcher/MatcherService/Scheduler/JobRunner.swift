@@ -38,6 +38,10 @@ public struct JobRunner: Sendable {
         var ids: [Int64] = []
         for job in jobs {
             let log = logger.with(["job_id": "\(job.id)", "job_kind": "\(job.kind)", "job_key": "\(job.key)"])
+            if job.takenOver {
+                Counter(label: "crm_scheduler_takeovers_total", dimensions: [("kind", job.kind)]).increment()
+                log.notice("scheduled job taken over: the instance that claimed it let its lease run out")
+            }
             do {
                 let (outcome, outbox) = try await postgres.transaction(logger: log) { conn in
                     var outbox = ActivityOutbox(conn: conn, logger: log)

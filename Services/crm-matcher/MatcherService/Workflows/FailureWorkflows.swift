@@ -68,9 +68,15 @@ public struct FailureWorkflowHandler: RecordBatchHandler {
     }
 
     public func handle(_ records: [KafkaRecord]) async throws {
-        let failures = try records.compactMap { try DeliveryFailure.from($0, topics: topics) }
+        var traces: [String: String] = [:]
+        let failures = try records.compactMap { record -> DeliveryFailure? in
+            guard let failure = try DeliveryFailure.from(record, topics: topics) else { return nil }
+            traces[failure.eventId] = Traces.traceParent(of: Traces.context(of: record.headers))
+            return failure
+        }
         guard !failures.isEmpty else { return }
-        try await run { engine, outbox in try await engine.runFailures(failures, outbox: &outbox) }
+        let found = traces
+        try await run { engine, outbox in try await engine.runFailures(failures, traces: found, outbox: &outbox) }
     }
 }
 
@@ -78,7 +84,10 @@ extension WorkflowEngine {
     /// Runs the `status_failed` rules for these failures. The message (or the send request)
     /// names the contact; a failure we cannot tie to a contact starts nothing. Failures of
     /// sends queued by rules start nothing either: a rule that re-sends on failure would loop.
-    public func runFailures(_ failures: [DeliveryFailure], outbox: inout ActivityOutbox) async throws {
+    /// `traces`: failure event id → the trace of the record that reported it.
+    public func runFailures(
+        _ failures: [DeliveryFailure], traces: [String: String] = [:], outbox: inout ActivityOutbox
+    ) async throws {
         let conn = outbox.conn
         let logger = outbox.logger
         let rules = try await WorkflowStore.active(on: conn, logger: logger).filter {
@@ -97,6 +106,7 @@ extension WorkflowEngine {
                 channel: target.campaign ? "campaign" : "direct", tags: contact?.tags ?? [], leadStage: lead?.stage,
                 leadStatus: lead?.status)
             let event = Event(id: failure.eventId, contactId: target.contactId, at: failure.at, phoneNumberId: number)
+            outbox.traceParent = traces[failure.eventId]
             for rule in rules
             where WorkflowEvaluation.firesOnFailure(rule.trigger, code: failure.code)
                 && WorkflowEvaluation.holds(rule.conditions, for: facts)

@@ -18,17 +18,28 @@ public struct LeadStageWorkflowHandler: RecordBatchHandler {
     }
 
     public func handle(_ records: [KafkaRecord]) async throws {
-        let changes = try records.map { try EventEnvelope<CRMActivity>.decode($0.value).payload }
-            .filter { $0.kind == "lead.stage_changed" }
+        var traces: [String: String] = [:]
+        let changes = try records.compactMap { record -> CRMActivity? in
+            let change = try EventEnvelope<CRMActivity>.decode(record.value).payload
+            guard change.kind == "lead.stage_changed" else { return nil }
+            traces[change.eventId] = Traces.traceParent(of: Traces.context(of: record.headers))
+            return change
+        }
         guard !changes.isEmpty else { return }
-        try await run { engine, outbox in try await engine.runStageChanges(changes, outbox: &outbox) }
+        let found = traces
+        try await run { engine, outbox in
+            try await engine.runStageChanges(changes, traces: found, outbox: &outbox)
+        }
     }
 }
 
 extension WorkflowEngine {
     /// Runs the `lead_stage_changed` rules for these `lead.stage_changed` activities (trigger
     /// event id: the activity's event id, so a redelivered activity runs nothing twice).
-    public func runStageChanges(_ changes: [CRMActivity], outbox: inout ActivityOutbox) async throws {
+    /// `traces`: activity event id → the trace the change belongs to, which its rules continue.
+    public func runStageChanges(
+        _ changes: [CRMActivity], traces: [String: String] = [:], outbox: inout ActivityOutbox
+    ) async throws {
         let fresh = changes.filter { $0.kind == "lead.stage_changed" && $0.data?["rule_id"] == nil }
         guard !fresh.isEmpty else { return }
         let rules = try await WorkflowStore.active(on: outbox.conn, logger: outbox.logger).filter {
@@ -50,6 +61,7 @@ extension WorkflowEngine {
                 leadStatus: lead.status)
             let event = Event(
                 id: change.eventId, contactId: lead.contactId, at: change.at, phoneNumberId: lead.phoneNumberId)
+            outbox.traceParent = traces[change.eventId]
             for rule in rules
             where WorkflowEvaluation.firesOnStageChange(rule.trigger, to: stage)
                 && WorkflowEvaluation.holds(rule.conditions, for: facts)

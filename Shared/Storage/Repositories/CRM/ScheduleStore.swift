@@ -10,6 +10,8 @@ public struct ClaimedJob: Sendable, Equatable {
     public var dueAt: Date
     public var payload: JSONValue
     public var attempts: Int
+    /// Claimed from an instance whose lease ran out (it died or stalled mid-job).
+    public var takenOver: Bool = false
 }
 
 /// The durable schedule (`scheduled_jobs`): task reminders and "no reply within N" checks.
@@ -60,7 +62,7 @@ public enum ScheduleStore {
         let rows = try await client.query(
             """
             WITH due AS (
-                SELECT id FROM scheduled_jobs
+                SELECT id, state AS was FROM scheduled_jobs
                 WHERE due_at <= now() AND (state = 'pending' OR (state = 'claimed' AND lease_until < now()))
                 ORDER BY due_at, id LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
@@ -68,17 +70,17 @@ public enum ScheduleStore {
             UPDATE scheduled_jobs j SET state = 'claimed', claimed_by = \(instance), attempts = j.attempts + 1,
                 lease_until = now() + \(leaseMs) * interval '1 millisecond'
             FROM due WHERE j.id = due.id
-            RETURNING j.id, j.kind, j.job_key, j.due_at, j.payload::text, j.attempts
+            RETURNING j.id, j.kind, j.job_key, j.due_at, j.payload::text, j.attempts, due.was = 'claimed'
             """, logger: logger)
         var out: [ClaimedJob] = []
-        for try await (id, kind, key, due, payload, attempts) in rows.decode(
-            (Int64, String, String, Date, String, Int).self)
+        for try await (id, kind, key, due, payload, attempts, takenOver) in rows.decode(
+            (Int64, String, String, Date, String, Int, Bool).self)
         {
             out.append(
                 ClaimedJob(
                     id: id, kind: kind, key: key, dueAt: due,
                     payload: try JSONCoding.decoder().decode(JSONValue.self, from: Data(payload.utf8)),
-                    attempts: attempts))
+                    attempts: attempts, takenOver: takenOver))
         }
         return out
     }
