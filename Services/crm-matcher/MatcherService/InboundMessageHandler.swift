@@ -41,7 +41,8 @@ public struct InboundMessageHandler: RecordBatchHandler {
             logger.warning("workflow sends not published yet", metadata: ["error": "\(error)"])
         }
         for (m, span) in zip(messages, spans) {
-            logger.with(span.metadata).debug("inbound message stored", metadata: ["event_id": "\(m.wamid)"])
+            logger.debug(
+                "inbound message stored", metadata: ["event_id": "\(m.wamid)"].merging(span.metadata) { a, _ in a })
         }
     }
 }

@@ -58,14 +58,17 @@ public struct NormalizerHandler: RecordBatchHandler {
     }
 
     func normalize(_ raw: RawWebhook, span: RecordSpan? = nil) throws -> ([OutgoingRecord], String, String?) {
-        let logger = span.map { self.logger.with($0.metadata) } ?? self.logger
+        // Only worked out for lines at an enabled level (`metadata:` is an autoclosure).
+        func traced(_ metadata: Logger.Metadata) -> Logger.Metadata {
+            metadata.merging(span?.metadata ?? [:]) { own, _ in own }
+        }
         let body: WebhookBody
         do {
             body = try WebhookBody(bytes: Array(raw.body.utf8))
         } catch {
             logger.error(
                 "archived body is not a WhatsApp notification",
-                metadata: ["event_id": "\(raw.sha256)", "error": "\(error)"])
+                metadata: traced(["event_id": "\(raw.sha256)", "error": "\(error)"]))
             return ([], "failed", "\(error)")
         }
         let out = normalizer.normalize(body, receivedAt: raw.receivedAt)
@@ -98,17 +101,18 @@ public struct NormalizerHandler: RecordBatchHandler {
         if !out.unknown.isEmpty {
             logger.notice(
                 "webhook has content this version does not know",
-                metadata: ["event_id": "\(raw.sha256)", "unknown": "\(out.unknown)"])
+                metadata: traced(["event_id": "\(raw.sha256)", "unknown": "\(out.unknown)"]))
         }
         if !out.problems.isEmpty {
             logger.warning(
-                "webhook items rejected", metadata: ["event_id": "\(raw.sha256)", "problems": "\(out.problems)"])
+                "webhook items rejected",
+                metadata: traced(["event_id": "\(raw.sha256)", "problems": "\(out.problems)"]))
         }
         logger.debug(
             "normalized",
-            metadata: [
+            metadata: traced([
                 "event_id": "\(raw.sha256)", "messages": "\(out.messages.count)", "statuses": "\(out.statuses.count)",
-            ])
+            ]))
         return (
             records, out.problems.isEmpty ? "processed" : "partial",
             out.problems.isEmpty ? nil : out.problems.joined(separator: "; ")

@@ -26,18 +26,17 @@ public struct StatusHandler: RecordBatchHandler {
         let sends = try await MessageStore.traceParents(
             wamids: items.map(\.envelope.payload.wamid), on: context.postgres, logger: logger)
         let spans = items.map { item in
-            RecordSpan(
-                "apply status",
-                continuing: sends[item.envelope.payload.wamid].map { Traces.context(traceParent: $0) }
-                    ?? Traces.context(of: item.record.headers))
+            sends[item.envelope.payload.wamid].map { RecordSpan("apply status", parent: $0) }
+                ?? RecordSpan("apply status", record: item.record)
         }
         defer { for span in spans { span.end() } }
         try await context.postgres.withTransaction(logger: logger) { conn in
             for (item, span) in zip(items, spans) {
                 guard try await StatusStore.ingest(item.envelope.payload, on: conn, logger: logger) else { continue }
-                logger.with(span.metadata).debug(
+                logger.debug(
                     "status applied",
-                    metadata: ["event_id": "\(item.envelope.eventId)", "status": "\(item.envelope.payload.status)"])
+                    metadata: ["event_id": "\(item.envelope.eventId)", "status": "\(item.envelope.payload.status)"]
+                        .merging(span.metadata) { a, _ in a })
             }
         }
     }

@@ -51,7 +51,7 @@ public struct ActivityPublisher: Sendable {
                 source: source, traceId: Traces.traceId(row.traceParent), payload: row.activity)
             return OutgoingRecord(
                 topic: topic, key: Array((row.activity.contactId ?? row.activity.entityId).utf8),
-                value: try envelope.encoded(), headers: Traces.headers(Traces.context(traceParent: row.traceParent)))
+                value: try envelope.encoded(), headers: Traces.headers(traceParent: row.traceParent))
         }
         try await producer.send(records)  // in order: per-contact order holds
         try await ActivityStore.markPublished(ids: rows.map(\.id), on: postgres, logger: logger)

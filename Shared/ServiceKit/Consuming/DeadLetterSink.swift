@@ -28,7 +28,7 @@ public struct DeadLetterSink: Sendable {
             stage: stage, topic: topics.base(of: record.topic), partition: record.partition, offset: record.offset,
             error: ErrorText.describe(error), attempts: attempts, value: value)
         // The dead letter stays in the record's trace.
-        let trace = Traces.traceParent(of: Traces.context(of: record.headers))
+        let trace = Traces.traceParent(in: record.headers)
         let envelope = EventEnvelope(
             eventId: eventId ?? "\(record.topic):\(record.partition):\(record.offset)", type: EventTypes.deadLetter,
             occurredAt: record.timestamp ?? .now, source: stage, traceId: Traces.traceId(trace), payload: letter)

@@ -25,7 +25,7 @@ public struct OutboundResultHandler: RecordBatchHandler {
         let wamids = try records.compactMap { record -> String? in
             let result = try EventEnvelope<OutboundResult>.decode(record.value).payload
             guard result.state == "sent", let wamid = result.wamid else { return nil }
-            traces[wamid] = Traces.traceParent(of: Traces.context(of: record.headers))
+            traces[wamid] = Traces.traceParent(in: record.headers)
             return wamid
         }
         guard !wamids.isEmpty else { return }

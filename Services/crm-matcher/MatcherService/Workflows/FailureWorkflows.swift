@@ -71,7 +71,7 @@ public struct FailureWorkflowHandler: RecordBatchHandler {
         var traces: [String: String] = [:]
         let failures = try records.compactMap { record -> DeliveryFailure? in
             guard let failure = try DeliveryFailure.from(record, topics: topics) else { return nil }
-            traces[failure.eventId] = Traces.traceParent(of: Traces.context(of: record.headers))
+            traces[failure.eventId] = Traces.traceParent(in: record.headers)
             return failure
         }
         guard !failures.isEmpty else { return }

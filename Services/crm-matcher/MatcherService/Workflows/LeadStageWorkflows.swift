@@ -22,7 +22,7 @@ public struct LeadStageWorkflowHandler: RecordBatchHandler {
         let changes = try records.compactMap { record -> CRMActivity? in
             let change = try EventEnvelope<CRMActivity>.decode(record.value).payload
             guard change.kind == "lead.stage_changed" else { return nil }
-            traces[change.eventId] = Traces.traceParent(of: Traces.context(of: record.headers))
+            traces[change.eventId] = Traces.traceParent(in: record.headers)
             return change
         }
         guard !changes.isEmpty else { return }

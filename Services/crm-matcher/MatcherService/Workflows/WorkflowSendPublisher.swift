@@ -36,7 +36,7 @@ public struct WorkflowSendPublisher: Sendable {
                     value: try EventEnvelope(
                         eventId: request.requestId, type: EventTypes.outboundRequest, occurredAt: .now,
                         source: source, traceId: Traces.traceId(traceParent), payload: request
-                    ).encoded(), headers: Traces.headers(Traces.context(traceParent: traceParent)))
+                    ).encoded(), headers: Traces.headers(traceParent: traceParent))
             }
             try await producer.send(records)
             try await WorkflowStore.markPublished(sends.map(\.request.requestId), on: conn, logger: logger)

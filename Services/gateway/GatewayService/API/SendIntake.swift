@@ -4,7 +4,6 @@ import Kafka
 import Logging
 import Outbound
 import PostgresNIO
-import ServiceContextModule
 import ServiceKit
 import Storage
 import WireModels
@@ -99,7 +98,7 @@ struct SendIntake: Sendable {
             if !created, let raced = try await existing(ask, requester: requester) { return raced }
             return .blocked(requestId: request.requestId, refusal: refusal)
         case .success:
-            let trace = Traces.traceParent(of: ServiceContext.current ?? .topLevel)
+            let trace = Traces.currentTraceParent()
             let created = try await postgres.withTransaction(logger: logger) { conn in
                 let (_, created) = try await SendStore.register(
                     request, state: "queued", traceParent: trace, on: conn, logger: logger)
@@ -120,7 +119,7 @@ struct SendIntake: Sendable {
                 try await producer.send(
                     OutgoingRecord(
                         topic: topics.name(Topics.outboundRequest), key: Array(request.to.utf8),
-                        value: try envelope.encoded(), headers: Traces.headers(Traces.context(traceParent: trace))))
+                        value: try envelope.encoded(), headers: Traces.headers(traceParent: trace)))
             } catch {
                 logger.warning(
                     "send request not produced; the sender takes it from its row",

@@ -34,9 +34,9 @@ public struct WebhookController: Sendable {
         router.get("webhooks/whatsapp") { request, _ in self.handshake(request) }
         router.post("webhooks/whatsapp") { request, context in
             // A trace per notification (or the caller's, from `traceparent`), carried on the record.
-            let span = RecordSpan("webhook receive", kind: .server, continuing: Traces.context(of: request.headers))
+            let span = RecordSpan("webhook receive", request: request.headers)
             let response = try await self.receive(request, source: self.limits.source(request, context), span: span)
-            span.span.attributes["http.response.status_code"] = Int(response.status.code)
+            span.setAttribute("http.response.status_code", Int(response.status.code))
             span.end()
             return response
         }
@@ -92,19 +92,22 @@ public struct WebhookController: Sendable {
         let sha = Hashing.sha256Hex(body)
         let value = RawWebhook.envelopeBytes(
             body: body, sha256: sha, receivedAt: Date(), source: "gateway", traceId: span?.traceId)
-        let log = span.map { self.logger.with($0.metadata) } ?? self.logger
         do {
             try await producer.send(
                 OutgoingRecord(
                     topic: topic, key: Array(parsed.partitionKey.utf8), value: value, headers: span?.headers ?? []))
         } catch {
             WebhookMetrics.outcome(.unavailable)
-            log.error("broker did not acknowledge webhook", metadata: ["event_id": "\(sha)", "error": "\(error)"])
+            logger.error(
+                "broker did not acknowledge webhook",
+                metadata: ["event_id": "\(sha)", "error": "\(error)"].merging(span?.metadata ?? [:]) { a, _ in a })
             return plain(.serviceUnavailable, "could not store the notification, retry later\n")
         }
         WebhookMetrics.outcome(.accepted)
         WebhookMetrics.ackLatency.recordInterval(since: started)
-        log.debug("webhook accepted", metadata: ["event_id": "\(sha)", "bytes": "\(body.count)"])
+        logger.debug(
+            "webhook accepted",
+            metadata: ["event_id": "\(sha)", "bytes": "\(body.count)"].merging(span?.metadata ?? [:]) { a, _ in a })
         return plain(.ok, "EVENT_RECEIVED\n")
     }
 

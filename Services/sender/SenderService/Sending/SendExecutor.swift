@@ -135,14 +135,12 @@ public struct SendExecutor: Sendable {
                         SenderMetrics.governorWait(limit: "number", seconds: wait)
                         if wait > 0 { try? await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
                         // The Cloud API call is the send's span in its trace.
-                        let span = RecordSpan(
-                            "POST /messages", kind: .client,
-                            continuing: Traces.context(traceParent: send.claimed.traceParent))
+                        let span = RecordSpan("POST /messages", kind: .client, parent: send.claimed.traceParent)
                         defer { span.end() }
                         do {
                             SenderMetrics.graphCall(phoneNumberId: send.number.phoneNumberId)
                             let outcome = try await call(send.plan, phoneNumberId: send.number.phoneNumberId)
-                            span.span.attributes["crm.send.outcome"] = outcome.label
+                            span.setAttribute("crm.send.outcome", outcome.label)
                             return (send, outcome, Date())
                         } catch {
                             // The body could not be built: nothing was sent.
@@ -484,6 +482,6 @@ public struct SendExecutor: Sendable {
         try await producer.send(
             OutgoingRecord(
                 topic: topics.name(Topics.outboundResult), key: Array(result.requestId.utf8),
-                value: try envelope.encoded(), headers: Traces.headers(Traces.context(traceParent: trace))))
+                value: try envelope.encoded(), headers: Traces.headers(traceParent: trace)))
     }
 }

@@ -30,7 +30,7 @@ public struct SendHandler: RecordBatchHandler {
         let requests = try records.map { try EventEnvelope<OutboundRequest>.decode($0.value).payload }
         var traces: [String: String] = [:]
         for (request, record) in zip(requests, records) {
-            traces[request.requestId] = Traces.traceParent(of: Traces.context(of: record.headers))
+            traces[request.requestId] = Traces.traceParent(in: record.headers)
         }
         // Requests from other producers have no row yet; only `queued` ones are claimed (leased).
         let claimed = try await SendStore.registerAndClaim(
