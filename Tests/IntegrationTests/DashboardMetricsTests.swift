@@ -117,7 +117,8 @@ struct DashboardMetricsTests {
             #expect(Self.value(reporter, "crm_campaign_progress_ratio", [campaignLabel]) == 0.5)
             #expect(Self.value(reporter, "crm_campaign_failures", [campaignLabel, "code=\"131026\""]) == 1)
             let oldest = Self.value(reporter, "crm_outbound_webhook_oldest_pending_seconds", ["hooks.example.com"])
-            #expect((oldest ?? 0) >= 90, "\(oldest ?? -1)")
+            // 89: the probe's transaction (its now()) may have begun just before the row was written.
+            #expect((oldest ?? 0) >= 89, "\(oldest ?? -1)")
             #expect(!reporter.values.joined().contains { $0.contains("s3cr3t") }, "a URL's query is never a label")
             #expect(Self.value(reporter, "crm_number_mps_limit", []) == 80)
             #expect(Self.value(reporter, "crm_sends_unsettled", ["state=\"retrying\""]) == 0)

@@ -108,6 +108,26 @@ struct TracingTests {
                 )
             }
 
+            // An API caller's trace goes on with the send it asks for.
+            let apiTrace = (0..<32).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+            let asked = try await stack.api(
+                .POST, "/messages",
+                body: #"{"to":"+\#(Payloads.newNumber())","template":{"name":"hello_world","language":"en_US"}}"#,
+                headers: [("traceparent", "00-\(apiTrace)-00f067aa0ba902b7-01")])
+            #expect(asked.status == 202, "\(asked.body)")
+            let requestId = try #require(asked.json?["request_id"]?.stringValue)
+            _ = try await stack.waitForSend(requestId, state: "sent")
+            #expect(
+                try await stack.count(
+                    "SELECT 1 FROM send_requests WHERE request_id = '\(requestId)' AND trace_parent LIKE '00-\(apiTrace)-%'"
+                )
+                    == 1)
+            let senderLog = (try? String(contentsOf: stack.processes["sender"]!.logURL, encoding: .utf8)) ?? ""
+            #expect(
+                senderLog.split(separator: "\n").contains {
+                    $0.contains(#""trace_id":"\#(apiTrace)""#) && $0.contains(#""msg":"sent""#)
+                })
+
             guard exporting else {
                 try await Task.sleep(for: .seconds(1))
                 #expect(receiver.received.isEmpty, "nothing is exported without an endpoint")

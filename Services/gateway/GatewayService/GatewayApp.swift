@@ -19,7 +19,7 @@ public enum GatewayApp {
         AdminRoutes.add(to: router, registry: registry, readiness: readiness)
         WebhookController(config: config, producer: producer, limits: limits, logger: logger).add(to: router)
         // A span per API request, continuing the caller's `traceparent`; a send it queues carries it.
-        let api = router.group("api/v1").add(middleware: TracingMiddleware())
+        let api = router.group("api/v1").add(middleware: TraceMiddleware())
             .add(middleware: RateLimitMiddleware(limits: limits))
         let auth = Authenticator(postgres: postgres, logger: logger)
         let activity = ActivityPublisher(

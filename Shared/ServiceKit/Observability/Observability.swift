@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import Metrics
-import OTel
 import Prometheus
 import ServiceLifecycle
 
@@ -15,7 +14,7 @@ public enum Observability {
         LoggingSystem.bootstrap(
             { label, provider in
                 JSONLogHandler(label: label, service: service, level: level, metadataProvider: provider)
-            }, metadataProvider: OTel.makeLoggingMetadataProvider())
+            }, metadataProvider: Traces.loggingMetadata)
         var logger = Logger(label: "tracing")
         logger.logLevel = level
         let tracing = try Traces.bootstrap(

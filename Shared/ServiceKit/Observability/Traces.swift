@@ -26,6 +26,24 @@ public enum Traces {
     /// Whether a tracer records spans (set once, by `bootstrap`).
     static let recording = Atomic<Bool>(false)
 
+    /// The `traceparent` of the request span the calling task serves (set by the gateway's
+    /// API middleware), so that work it starts continues it and its log lines carry it.
+    @TaskLocal public static var current: String?
+
+    /// `trace_id`/`span_id` of `current` on every log line written while serving a request.
+    public static let loggingMetadata = Logger.MetadataProvider {
+        guard let current, valid(current) else { return [:] }
+        return metadata(current)
+    }
+
+    static func metadata(_ traceParent: String) -> Logger.Metadata {
+        let utf8 = Array(traceParent.utf8)
+        return [
+            "trace_id": "\(String(decoding: utf8[3..<35], as: UTF8.self))",
+            "span_id": "\(String(decoding: utf8[36..<52], as: UTF8.self))",
+        ]
+    }
+
     /// Bootstraps the process-wide tracer when spans are exported; returns its background
     /// service, which must run in the service group (first, so it flushes last), or a service
     /// that does nothing.
@@ -66,9 +84,10 @@ public enum Traces {
         return [KafkaHeader(key: "traceparent", value: Array(traceParent.utf8))]
     }
 
-    /// The trace the calling task is in (an API request's span), or a new one when no tracer
-    /// records: what work started here and handed on carries.
+    /// The trace the calling task is in (an API request's span), or a new one: what work
+    /// started here and handed on carries.
     public static func currentTraceParent() -> String? {
+        if let current { return current }
         if recording.load(ordering: .acquiring) {
             var carrier: [String: String] = [:]
             InstrumentationSystem.instrument.inject(
@@ -182,9 +201,15 @@ public struct RecordSpan: Sendable {
 
     /// `trace_id` and `span_id` for log lines about this record (pass it where the line is
     /// logged, so nothing is built for lines below the log level).
-    public var metadata: Logger.Metadata {
-        let utf8 = Array(traceParent.utf8)
-        return ["trace_id": "\(traceId)", "span_id": "\(String(decoding: utf8[36..<52], as: UTF8.self))"]
+    public var metadata: Logger.Metadata { Traces.metadata(traceParent) }
+
+    /// Runs `body` as this span's work: `Traces.current` (and, when spans are recorded, the
+    /// task's service context) is this span, so log lines and work it hands on continue it.
+    public func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await Traces.$current.withValue(traceParent) {
+            guard let context = span?.context else { return try await body() }
+            return try await ServiceContext.withValue(context) { try await body() }
+        }
     }
 
     public func setAttribute(_ key: String, _ value: Int) {

@@ -136,12 +136,12 @@ final class E2EStack: @unchecked Sendable {
         ).status
     }
 
-    func api(_ method: NIOHTTP1.HTTPMethod, _ path: String, body: String? = nil, token: String = adminToken)
-        async throws
-        -> HTTPResult
-    {
+    func api(
+        _ method: NIOHTTP1.HTTPMethod, _ path: String, body: String? = nil, token: String = adminToken,
+        headers: [(String, String)] = []
+    ) async throws -> HTTPResult {
         try await HTTP.request(
-            method, "\(gatewayURL)/api/v1\(path)", headers: [("Authorization", "Bearer \(token)")],
+            method, "\(gatewayURL)/api/v1\(path)", headers: [("Authorization", "Bearer \(token)")] + headers,
             body: body.map { Array($0.utf8) })
     }
 

@@ -107,7 +107,8 @@ struct ContactsController: Sendable {
                 let before = try await ContactStore.get(
                     id: id, scope: principal.scope, on: conn, lock: true, logger: logger)
             else { throw APIError(.notFound, "not_found", "no contact with this id") }
-            var outbox = ActivityOutbox(conn: conn, logger: logger, actor: principal.actor)
+            var outbox = ActivityOutbox(
+                conn: conn, logger: logger, actor: principal.actor, traceParent: Traces.currentTraceParent())
             var after = try await ContactStore.update(
                 id: id, name: name, ownerId: owner ?? before.ownerId, tags: tags ?? before.tags, on: conn,
                 logger: logger)

@@ -95,7 +95,8 @@ struct LeadsController: Sendable {
             } catch is LeadStore.AnotherLeadIsOpen {
                 throw APIError(.conflict, "lead_already_open", "the contact has another open lead")
             }
-            var outbox = ActivityOutbox(conn: conn, logger: logger, actor: principal.actor)
+            var outbox = ActivityOutbox(
+                conn: conn, logger: logger, actor: principal.actor, traceParent: Traces.currentTraceParent())
             func add(_ kind: String, _ data: [String: JSONValue]) async throws {
                 try await outbox.add(
                     kind, entity: "lead", id: id, contact: after.contactId, version: after.version, data: .object(data))

@@ -83,7 +83,8 @@ struct TasksController: Sendable {
                         contactId: contact.id, leadId: leadId, ownerId: owner, title: title, dueAt: dueAt,
                         createdBy: access.actor), on: conn, logger: logger)
             else { throw StorageError.invalid("task not created") }
-            var outbox = ActivityOutbox(conn: conn, logger: logger, actor: access.actor)
+            var outbox = ActivityOutbox(
+                conn: conn, logger: logger, actor: access.actor, traceParent: Traces.currentTraceParent())
             try await outbox.add(
                 "task.created", entity: "task", id: task.id, contact: task.contactId, version: task.version,
                 data: ["task": try task.json])
@@ -130,7 +131,8 @@ struct TasksController: Sendable {
             for field in ["title", "due_at", "status", "owner_id"] where afterJSON[field] != beforeJSON[field] {
                 changed[field] = afterJSON[field] ?? .null
             }
-            var outbox = ActivityOutbox(conn: conn, logger: logger, actor: access.actor)
+            var outbox = ActivityOutbox(
+                conn: conn, logger: logger, actor: access.actor, traceParent: Traces.currentTraceParent())
             if !changed.isEmpty {
                 let kind =
                     after.status != before.status

@@ -125,11 +125,15 @@ public struct ActivityOutbox {
     public var traceParent: String?
     private var pending: [(activity: CRMActivity, traceParent: String?)] = []
 
-    public init(conn: PostgresConnection, logger: Logger, actor: String = "system", buffered: Bool = false) {
+    public init(
+        conn: PostgresConnection, logger: Logger, actor: String = "system", buffered: Bool = false,
+        traceParent: String? = nil
+    ) {
         self.conn = conn
         self.logger = logger
         self.actor = actor
         self.buffered = buffered
+        self.traceParent = traceParent
     }
 
     /// Writes the buffered activities; returns every id written so far.
