@@ -29,14 +29,14 @@ public struct TemplateSync: Sendable {
     let baseURL: String
     let version: String
     let wabaId: String
-    let accessToken: String
+    let accessToken: Secret
 
     public init(http: HTTPClient = .shared, baseURL: String, version: String, wabaId: String, accessToken: String) {
         self.http = http
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.version = version
         self.wabaId = wabaId
-        self.accessToken = accessToken
+        self.accessToken = Secret(accessToken)
     }
 
     /// Every template of the account, following `paging.next` until there is none.
@@ -46,7 +46,7 @@ public struct TemplateSync: Sendable {
         var pages = 0
         while let next = url, pages < 1000 {
             var request = HTTPClientRequest(url: next)
-            request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
+            request.headers.add(name: "Authorization", value: "Bearer \(accessToken.value)")
             let response = try await http.execute(request, timeout: .seconds(15))
             let body = try await response.body.collect(upTo: 16 << 20)
             let json = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body))

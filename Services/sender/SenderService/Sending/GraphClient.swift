@@ -44,7 +44,7 @@ public struct GraphClient: Sendable {
     let http: HTTPClient
     let baseURL: String
     let version: String
-    let accessToken: String
+    let accessToken: Secret
     let timeout: TimeAmount
 
     public init(
@@ -54,7 +54,7 @@ public struct GraphClient: Sendable {
         self.http = http
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.version = version
-        self.accessToken = accessToken
+        self.accessToken = Secret(accessToken)
         self.timeout = timeout
     }
 
@@ -89,7 +89,7 @@ public struct GraphClient: Sendable {
         var request = HTTPClientRequest(
             url: "\(baseURL)/\(GraphID.pathSegment(version))/\(GraphID.pathSegment(phoneNumberId))/messages")
         request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
+        request.headers.add(name: "Authorization", value: "Bearer \(accessToken.value)")
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: try JSONCoding.encoder().encode(JSONValue.object(body))))
         let response: HTTPClientResponse
