@@ -11,7 +11,7 @@ export PATH := $(if $(shell command -v swift),$(PATH),/opt/swift/usr/bin:$(PATH)
 CONFIG ?= debug
 SWIFT_CONFIG := -c $(CONFIG)
 
-.PHONY: help setup build run test bench-ingest bench-send stack-up stack-down clean distclean
+.PHONY: help setup build run test bench-ingest bench-send fuzz stack-up stack-down clean distclean
 
 help: ## show this help
 	@echo "WhatsApp CRM — make targets:"
@@ -30,6 +30,9 @@ run: ## start PostgreSQL, broker, simulator and all services; Ctrl-C stops all
 test: ## fresh test stack, swift build --build-tests, swift test; stops the stack
 	@scripts/test.sh
 
+fuzz: ## libFuzzer on the webhook parser, normalizer, phone parsers (FUZZ_SECONDS, FUZZ_RUNS); corpus in Tests/Fuzz
+	@scripts/fuzz.sh
+
 bench-ingest: ## release build + fresh stack, load the webhook path, print events/s, latencies, RSS
 	@scripts/bench-ingest.sh
 
@@ -42,10 +45,10 @@ stack-up: setup ## start only PostgreSQL + broker of the run profile (env: STACK
 stack-down: ## stop PostgreSQL + broker of the run profile
 	@STACK=run scripts/stack.sh stop
 
-clean: ## stop both stacks, delete .data (databases, logs) and .build
+clean: ## stop both stacks, delete .data (databases, logs), .build and .build-fuzz
 	@STACK=run scripts/stack.sh destroy
 	@STACK=test scripts/stack.sh destroy
-	rm -rf .data .build
+	rm -rf .data .build .build-fuzz
 
 distclean: clean ## clean, and delete .venv too
 	rm -rf .venv

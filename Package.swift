@@ -130,6 +130,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ])
         + [
+            // Fuzzing (`make fuzz`, Tests/Fuzz/README.md): libFuzzer entry with -DFUZZING, a
+            // replay tool for saved inputs otherwise.
+            .executableTarget(
+                name: "crm-fuzz", dependencies: ["WireModels", "NormalizerService"], path: "Tests/Fuzz/CrmFuzz",
+                swiftSettings: swiftSettings),
             // MARK: Tests
             .testTarget(
                 name: "UnitTests",
