@@ -5,10 +5,13 @@ import Testing
 /// dead-lettered and every message arrives once the outage ends.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct OutageTests {
-    /// Was disabled after two CI runs (not reproduced locally, also not under parallel load) in
-    /// which a stage did not consume again within a minute after the database came back;
-    /// enabled again to catch it with the stack's logs (printed on failure) — issue 23.
-    @Test
+    /// Disabled again: on the clean-clone CI (not locally, also not under parallel load) every
+    /// service's connection attempts kept failing with "database … is not currently accepting
+    /// connections" for ~50 s after the 10 s outage should have ended, so the test helper's
+    /// `ALTER DATABASE … ALLOW_CONNECTIONS true` (or the outage itself) lasted far longer than
+    /// asked — suspected: it waits on a lock taken by the parallel suites' `CREATE DATABASE`.
+    /// Issue 23's fault matrix stops PostgreSQL itself instead; this test comes back with it.
+    @Test(.disabled("the helper's outage outlasts 10 s on CI; see the comment and issue 23"))
     func aTenSecondDatabaseOutageDeadLettersNothing() async throws {
         // A stage waits out an outage for up to 4/5 of max.poll.interval.ms (it would leave its
         // group past it). The tests' 7 s is too short for a 10 s outage; librdkafka's default
