@@ -14,6 +14,12 @@ public struct GroupPartitionLag: Sendable, Equatable {
     public var lag: Int64
     /// Timestamp of the first unprocessed record, when there is one and it could be read.
     public var oldestUnprocessedAt: Date?
+
+    /// How long the first unprocessed record has waited at `now`; 0 when the group is caught up.
+    public func oldestUnprocessedAge(at now: Date) -> Double {
+        guard lag > 0, let at = oldestUnprocessedAt else { return 0 }
+        return max(0, now.timeIntervalSince(at))
+    }
 }
 
 /// Measures consumer groups from the outside: committed offsets (OffsetFetch), end offsets

@@ -18,12 +18,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (config, logger) = try setUp()
-        var groups: [String: [String]] = [:]
-        var stageOf: [String: String] = [:]
-        for (stage, topics) in ConsumerGroups.stages {
-            groups[config.consumerGroup(stage)] = topics.map(config.topics.name)
-            stageOf[config.consumerGroup(stage)] = stage
-        }
+        let (groups, stageOf) = ConsumerGroups.groups(config)
         let backlog = try await withPostgres(config, logger: logger) { client in
             try await BacklogReport.read(
                 defaultMPS: NumberSettings.defaultMPS, recentFailures: errors, on: client, logger: logger)
@@ -80,9 +75,7 @@ enum StatusScreen {
             let stage = stageOf[row.group] ?? row.group
             var item = byStage[stage] ?? StageLag(stage: stage, lag: 0, oldestSeconds: 0)
             item.lag += max(0, row.lag)
-            if row.lag > 0, let at = row.oldestUnprocessedAt {
-                item.oldestSeconds = max(item.oldestSeconds, now.timeIntervalSince(at))
-            }
+            item.oldestSeconds = max(item.oldestSeconds, row.oldestUnprocessedAge(at: now))
             byStage[stage] = item
         }
         return byStage.values.sorted { $0.stage < $1.stage }

@@ -26,15 +26,7 @@ public struct GroupLagExporter: Sendable {
         interval = .milliseconds(try environment.int("LAG_PROBE_INTERVAL_MS", default: 15_000))
         self.gate = gate
         self.logger = logger
-        var groups: [String: [String]] = [:]
-        var stageOf: [String: String] = [:]
-        for (stage, topics) in ConsumerGroups.stages {
-            let group = config.consumerGroup(stage)
-            groups[group] = topics.map(config.topics.name)
-            stageOf[group] = stage
-        }
-        self.groups = groups
-        self.stageOf = stageOf
+        (groups, stageOf) = ConsumerGroups.groups(config)
     }
 
     /// The probe as a background service, every `LAG_PROBE_INTERVAL_MS`.
@@ -59,8 +51,8 @@ public struct GroupLagExporter: Sendable {
                     ("stage", stageOf[row.group] ?? row.group), ("topic", row.topic), ("partition", "\(row.partition)"),
                 ]
                 Gauge(label: "crm_consumer_group_lag", dimensions: dims).record(row.lag)
-                let age = row.lag > 0 ? row.oldestUnprocessedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0 : 0
-                Gauge(label: "crm_consumer_group_oldest_unprocessed_seconds", dimensions: dims).record(age)
+                Gauge(label: "crm_consumer_group_oldest_unprocessed_seconds", dimensions: dims)
+                    .record(row.oldestUnprocessedAge(at: now))
             }
         } catch is CancellationError {
             return

@@ -46,12 +46,12 @@ public struct ActivityPublisher: Sendable {
         let topic = topics.name(Topics.crmActivity)
         let records = try rows.map { row in
             // The event continues the trace of the work that caused it.
-            let envelope = EventEnvelope(
-                eventId: row.activity.eventId, type: EventTypes.crmActivity, occurredAt: row.activity.at,
-                source: source, traceId: Traces.traceId(row.traceParent), payload: row.activity)
-            return OutgoingRecord(
-                topic: topic, key: Array((row.activity.contactId ?? row.activity.entityId).utf8),
-                value: try envelope.encoded(), headers: Traces.headers(traceParent: row.traceParent))
+            try OutgoingRecord.traced(
+                topic: topic, key: row.activity.contactId ?? row.activity.entityId,
+                envelope: EventEnvelope(
+                    eventId: row.activity.eventId, type: EventTypes.crmActivity, occurredAt: row.activity.at,
+                    source: source, payload: row.activity),
+                traceParent: row.traceParent)
         }
         try await producer.send(records)  // in order: per-contact order holds
         try await ActivityStore.markPublished(ids: rows.map(\.id), on: postgres, logger: logger)

@@ -16,4 +16,17 @@ public enum ConsumerGroups {
         "sender-templates": [Topics.templateEvent],
         "reporter": [Topics.status],
     ]
+
+    /// The deployment's consumer group ids (prefixed as `config` names them): each one's
+    /// topics, for measuring it from the broker, and the stage it belongs to, for labelling.
+    public static func groups(_ config: ServiceConfig) -> (topics: [String: [String]], stage: [String: String]) {
+        var topics: [String: [String]] = [:]
+        var stage: [String: String] = [:]
+        for (name, read) in stages {
+            let group = config.consumerGroup(name)
+            topics[group] = read.map(config.topics.name)
+            stage[group] = name
+        }
+        return (topics, stage)
+    }
 }

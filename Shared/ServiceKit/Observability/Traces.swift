@@ -8,6 +8,7 @@ import ServiceContextModule
 import ServiceLifecycle
 import Synchronization
 import Tracing
+import WireModels
 
 /// W3C trace context from the first hop to the last: the gateway starts a trace per webhook or
 /// API request (or continues the caller's `traceparent`), every Kafka record carries it in a
@@ -111,13 +112,9 @@ public enum Traces {
             bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"), bytes[52] == UInt8(ascii: "-")
         else { return false }
         for i in [3..<35, 36..<52, 53..<55] {
-            guard bytes[i].allSatisfy(isHex) else { return false }
+            guard bytes[i].allSatisfy(Hashing.isHexDigit) else { return false }
         }
         return bytes[3..<35].contains { $0 != UInt8(ascii: "0") } && bytes[36..<52].contains { $0 != UInt8(ascii: "0") }
-    }
-
-    static func isHex(_ c: UInt8) -> Bool {
-        (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"))
     }
 
     /// A new span of the trace `parent` belongs to (its flags kept), or the first span of a new
@@ -232,4 +229,18 @@ struct DictionaryExtractor: Extractor {
 
 struct DictionaryInjector: Injector {
     func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) { carrier[key] = value }
+}
+
+extension OutgoingRecord {
+    /// A record of `envelope` that continues `traceParent` (a stored or received one): the
+    /// envelope's `trace_id` and the record's `traceparent` header say the same trace.
+    public static func traced<Payload>(
+        topic: String, key: String, envelope: EventEnvelope<Payload>, traceParent: String?
+    ) throws -> OutgoingRecord {
+        var envelope = envelope
+        envelope.traceId = Traces.traceId(traceParent)
+        return OutgoingRecord(
+            topic: topic, key: Array(key.utf8), value: try envelope.encoded(),
+            headers: Traces.headers(traceParent: traceParent))
+    }
 }

@@ -31,12 +31,12 @@ public struct WorkflowSendPublisher: Sendable {
             guard !sends.isEmpty else { return 0 }
             let records = try sends.map { request, traceParent in
                 // The send continues the trace of the message whose rule queued it.
-                OutgoingRecord(
-                    topic: topic, key: Array(request.to.utf8),
-                    value: try EventEnvelope(
+                try OutgoingRecord.traced(
+                    topic: topic, key: request.to,
+                    envelope: EventEnvelope(
                         eventId: request.requestId, type: EventTypes.outboundRequest, occurredAt: .now,
-                        source: source, traceId: Traces.traceId(traceParent), payload: request
-                    ).encoded(), headers: Traces.headers(traceParent: traceParent))
+                        source: source, payload: request),
+                    traceParent: traceParent)
             }
             try await producer.send(records)
             try await WorkflowStore.markPublished(sends.map(\.request.requestId), on: conn, logger: logger)

@@ -113,13 +113,13 @@ struct SendIntake: Sendable {
             // it), the sender's sweeper sends the request from its row after SEND_QUEUED_GRACE_MS.
             // So the 202 stands either way; the topic is only the fast path.
             do {
-                let envelope = EventEnvelope(
-                    eventId: request.requestId, type: EventTypes.outboundRequest, occurredAt: .now, source: "gateway",
-                    traceId: Traces.traceId(trace), payload: request)
                 try await producer.send(
-                    OutgoingRecord(
-                        topic: topics.name(Topics.outboundRequest), key: Array(request.to.utf8),
-                        value: try envelope.encoded(), headers: Traces.headers(traceParent: trace)))
+                    OutgoingRecord.traced(
+                        topic: topics.name(Topics.outboundRequest), key: request.to,
+                        envelope: EventEnvelope(
+                            eventId: request.requestId, type: EventTypes.outboundRequest, occurredAt: .now,
+                            source: "gateway", payload: request),
+                        traceParent: trace))
             } catch {
                 logger.warning(
                     "send request not produced; the sender takes it from its row",

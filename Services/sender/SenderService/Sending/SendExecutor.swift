@@ -476,12 +476,12 @@ public struct SendExecutor: Sendable {
 
     /// `trace`: the send's trace, which the result continues.
     func publish(_ result: OutboundResult, trace: String?) async throws {
-        let envelope = EventEnvelope(
-            eventId: "\(result.requestId):\(result.attempt)", type: EventTypes.outboundResult, occurredAt: .now,
-            source: "sender", traceId: Traces.traceId(trace), payload: result)
         try await producer.send(
-            OutgoingRecord(
-                topic: topics.name(Topics.outboundResult), key: Array(result.requestId.utf8),
-                value: try envelope.encoded(), headers: Traces.headers(traceParent: trace)))
+            OutgoingRecord.traced(
+                topic: topics.name(Topics.outboundResult), key: result.requestId,
+                envelope: EventEnvelope(
+                    eventId: "\(result.requestId):\(result.attempt)", type: EventTypes.outboundResult,
+                    occurredAt: .now, source: "sender", payload: result),
+                traceParent: trace))
     }
 }
