@@ -36,10 +36,23 @@ stop_stray_test_processes() {
   done
 }
 
+# PostgreSQL servers of single tests (scripts/private-postgres.sh) live here;
+# any a crashed test left running are stopped at the end.
+CRM_PRIVATE_PG_ROOT="/var/tmp/whatsapp-crm-$(printf '%s' "$REPO_ROOT" | sha256sum | cut -c1-10)-private-pg"
+export CRM_PRIVATE_PG_ROOT
+stop_private_postgres() {
+  local d
+  for d in "$CRM_PRIVATE_PG_ROOT"/*; do
+    [[ -d $d ]] && "$REPO_ROOT/scripts/private-postgres.sh" destroy "$d"
+  done
+  rm -rf "$CRM_PRIVATE_PG_ROOT"
+}
+
 cleanup() {
   local rc=$?
   trap '' INT TERM
   stop_stray_test_processes || true
+  stop_private_postgres || true
   "$REPO_ROOT/scripts/stack.sh" stop || true
   exit "$rc"
 }

@@ -122,22 +122,35 @@ struct ExactlyOnceSendTests {
         }
     }
 
-    @Test func aQueuedRequestWhoseTopicRecordWasNeverProducedIsSentOnceFromItsRow() async throws {
+    /// The gateway killed between the queued row's commit and the produce (the fault hook):
+    /// the caller saw no answer, the sender sends the request from its row, a retry with the
+    /// same key answers 202 without sending again, and a record that turns up late sends nothing.
+    @Test func aGatewayKilledBetweenCommitAndProduceStillSendsOnce() async throws {
         try await E2EStack.with(simulatorPostsStatuses: true, settings: Self.settings) { stack in
             try await stack.waitForTemplates()
             let before = try await Self.accepted(stack)
-            // What the API leaves when it dies between its commit and the produce: a queued row.
-            let request = Self.hello("orphan-\(stack.id)", to: Payloads.newNumber())
-            let payload = String(decoding: try JSONCoding.encoder().encode(request), as: UTF8.self)
-            try await stack.postgres.query(
-                """
-                INSERT INTO send_requests (request_id, to_wa_id, payload, state, kind, template_name, template_language)
-                VALUES (\(request.requestId), \(request.to), \(payload)::jsonb, 'queued', 'template', 'hello_world',
-                        'en_US')
-                """)
-            try await Self.waitAllSent([request.requestId], stack, timeout: .seconds(30))
+            await stack.processes["gateway"]?.stop()
+            try stack.start("gateway", port: stack.gatewayPort, extra: ["CRM_FAULT_CRASH_AFTER_COMMIT": "1"])
+            try await stack.waitReady(["gateway"])
+            let to = Payloads.newNumber()
+            let key = "crash-\(stack.id)"
+            let answer = try? await stack.sendTemplate(to: to, name: "hello_world", key: key)
+            #expect(answer == nil, "the gateway answered instead of dying: \(answer?.status ?? 0)")
+            let exit = try await stack.processes["gateway"]!.waitForExit(timeout: .seconds(10))
+            #expect(exit.reason == .uncaughtSignal && exit.status == SIGKILL)
+            let rows = try await stack.postgres.query("SELECT request_id, state FROM send_requests")
+            var left: [(String, String)] = []
+            for try await row in rows.decode((String, String).self) { left.append(row) }
+            let requestId = try #require(left.first?.0)
+            #expect(left.count == 1 && left.first?.1 == "queued", "\(left)")
+
+            try stack.start("gateway", port: stack.gatewayPort)
+            try await stack.waitReady(["gateway"])
+            try await Self.waitAllSent([requestId], stack, timeout: .seconds(30))
+            let retry = try await stack.sendTemplate(to: to, name: "hello_world", key: key)
+            #expect(retry.status == 202 && retry.json?["request_id"]?.stringValue == requestId, "\(retry.body)")
             // Its record turns up after all: nothing more is sent.
-            try await Self.produce([request], stack)
+            try await Self.produce([Self.hello(requestId, to: to)], stack)
             try await Task.sleep(for: .seconds(3))
             let after = try await Self.accepted(stack)
             #expect(after.total - before.total == 1)
@@ -225,7 +238,10 @@ struct ExactlyOnceSendTests {
     @Test func theDatabaseGoneForTenSecondsDuring100SendsDoublesNone() async throws {
         var settings = Self.settings
         settings["SEND_LEASE_MS"] = "40000"
-        try await E2EStack.with(simulatorPostsStatuses: true, settings: settings) { stack in
+        // PostgreSQL itself stopped (a server of the test's own), as a restart or failover does.
+        let server = try PrivatePostgres.start()
+        defer { server.destroy() }
+        try await E2EStack.with(simulatorPostsStatuses: true, settings: settings, databaseServer: server.url) { stack in
             try await stack.waitForTemplates()
             try await stack.setSimulatorFaults("~1=delay300")
             let before = try await Self.accepted(stack)
@@ -234,7 +250,9 @@ struct ExactlyOnceSendTests {
             try await eventually("calls in flight", every: .milliseconds(20)) {
                 try await stack.count("SELECT 1 FROM send_requests WHERE graph_call_at IS NOT NULL") > 0
             }
-            try await stack.database.refuseConnections(for: .seconds(10))
+            try server.stop()
+            try await Task.sleep(for: .seconds(10))
+            try server.start()
             try await Self.waitAllSent(requests.map(\.requestId), stack, timeout: .seconds(120))
             try await Task.sleep(for: .seconds(2))
             let after = try await Self.accepted(stack)

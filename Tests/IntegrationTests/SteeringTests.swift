@@ -1,4 +1,8 @@
 import Foundation
+import Hummingbird
+import Logging
+import Outbound
+import Synchronization
 import Testing
 import WireModels
 
@@ -79,5 +83,42 @@ struct SteeringTests {
         #expect(GraphID.pathSegment("ä") == "%C3%A4")
         #expect(GraphID.isValid("100000000000002"))
         for bad in ["", "12a", "1 2", "1/2", String(repeating: "1", count: 33), "١٢"] { #expect(!GraphID.isValid(bad)) }
+    }
+
+    /// The template listing follows Meta's `paging.next` with the business's token only while
+    /// it stays on the listing it started; a `next` pointing elsewhere ends the paging.
+    @Test func templatePagingNeverTakesTheTokenElsewhere() async throws {
+        let port = freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let stolen = Mutex<[String]>([])
+        let router = Router()
+        router.get("v21.0/123/message_templates") { request, _ -> Response in
+            let next =
+                request.uri.queryParameters["after"] == nil
+                ? "\(base)/v21.0/123/message_templates?after=p2&limit=100"
+                : "\(base)/v21.0/123/subscribed_apps?message_templates"
+            let body = #"{"data":[],"paging":{"next":"\#(next)"}}"#
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        router.get("v21.0/123/subscribed_apps") { request, _ -> String in
+            stolen.withLock { $0.append(request.headers[.authorization] ?? "") }
+            return "{}"
+        }
+        var quiet = Logger(label: "graph-double")
+        quiet.logLevel = .critical
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: quiet)
+        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        defer { server.cancel() }
+        try await eventually("listening") {
+            (try? await HTTP.request(.GET, "\(base)/v21.0/123/message_templates").status) == 200
+        }
+        let sync = TemplateSync(baseURL: base, version: "v21.0", wabaId: "123", accessToken: "business-token")
+        let (templates, pages) = try await sync.fetchAll()
+        #expect(templates.isEmpty)
+        #expect(pages == 2, "the listing's own next page is followed, the foreign one is not")
+        #expect(stolen.withLock { $0 }.isEmpty)
     }
 }

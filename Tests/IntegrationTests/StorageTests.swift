@@ -190,6 +190,43 @@ struct StorageTests {
         }
         #expect(try await db.count("SELECT 1 FROM webhook_raw") == 1)
     }
+
+    /// Every partition task and replica publishes workflow sends after its batch: concurrent
+    /// publishers claim disjoint rows (`FOR UPDATE SKIP LOCKED`), so each send is published once.
+    @Test func concurrentWorkflowSendPublishersClaimEachSendOnce() async throws {
+        let db = try await migrated()
+        defer { db.close() }
+        let logger = self.logger
+        try await db.client.withConnection { conn in
+            // The rows alone: their rule and execution do not matter to the claim.
+            try await conn.query("SET session_replication_role = replica", logger: logger)
+            for i in 0..<40 {
+                let request = OutboundRequest(
+                    requestId: "workflow:claim-\(i)", to: "5511900000\(100 + i)", phoneNumberId: nil, text: "hi",
+                    requestedBy: nil)
+                try await WorkflowStore.addSend(request, execution: 1, on: conn, logger: logger)
+            }
+        }
+        let claimed = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    try await db.client.withTransaction(logger: logger) { conn in
+                        let sends = try await WorkflowStore.claimUnpublishedSends(
+                            olderThan: .zero, limit: 15, on: conn, logger: logger)
+                        // Held while the others claim, as a publisher holds them while producing.
+                        try await Task.sleep(for: .milliseconds(150))
+                        let ids = sends.map(\.request.requestId)
+                        try await WorkflowStore.markPublished(ids, on: conn, logger: logger)
+                        return ids
+                    }
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        #expect(claimed.count == 40, "claimed \(claimed.count) times for 40 sends")
+        #expect(Set(claimed).count == 40)
+        #expect(try await db.count("SELECT 1 FROM workflow_sends WHERE published_at IS NULL") == 0)
+    }
 }
 
 func permutations<T>(_ items: [T]) -> [[T]] {

@@ -34,7 +34,7 @@ public enum GatewayApp {
         AuditLogController(auth: auth, postgres: postgres, logger: logger).add(to: api)
         let intake = SendIntake(
             postgres: postgres, producer: producer, topics: config.topics, defaultWabaId: config.whatsapp.wabaId,
-            defaultPhoneNumberId: config.whatsapp.phoneNumberId,
+            defaultPhoneNumberId: config.whatsapp.phoneNumberId, crashAfterCommit: config.faultCrashAfterCommit,
             logger: logger)
         MessagesController(auth: auth, postgres: postgres, intake: intake, logger: logger).add(to: api)
         MessageLogController(

@@ -41,7 +41,9 @@ public struct TemplateSync: Sendable {
 
     /// Every template of the account, following `paging.next` until there is none.
     public func fetchAll(pageSize: Int = 100) async throws -> (templates: [TemplateRecord], pages: Int) {
-        var url: String? = "\(baseURL)/\(version)/\(wabaId)/message_templates?fields=\(Self.fields)&limit=\(pageSize)"
+        let first =
+            "\(baseURL)/\(GraphID.pathSegment(version))/\(GraphID.pathSegment(wabaId))/message_templates"
+        var url: String? = "\(first)?fields=\(Self.fields)&limit=\(pageSize)"
         var templates: [TemplateRecord] = []
         var pages = 0
         while let next = url, pages < 1000 {
@@ -57,7 +59,8 @@ public struct TemplateSync: Sendable {
             }
             pages += 1
             templates += json["data"]?.arrayValue.compactMap { TemplateRecord(meta: $0, wabaId: wabaId) } ?? []
-            url = json["paging"]?["next"]?.stringValue
+            // The token goes only where the listing started: a `next` elsewhere ends the paging.
+            url = json["paging"]?["next"]?.stringValue.flatMap { $0.hasPrefix(first + "?") ? $0 : nil }
         }
         return (templates, pages)
     }

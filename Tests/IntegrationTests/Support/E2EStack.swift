@@ -35,8 +35,13 @@ final class E2EStack: @unchecked Sendable {
     var topicPrefix: String { "e2e-\(id)." }
     var gatewayURL: String { "http://127.0.0.1:\(gatewayPort)" }
 
-    init(simulatorPostsStatuses: Bool, settings: [String: String] = [:]) async throws {
-        env = try TestEnvironment.require()
+    /// `databaseServer` puts the stack's database on another server (a `PrivatePostgres`).
+    init(simulatorPostsStatuses: Bool, settings: [String: String] = [:], databaseServer: String? = nil)
+        async throws
+    {
+        let shared = try TestEnvironment.require()
+        env = TestEnvironment(
+            kafkaBrokers: shared.kafkaBrokers, databaseURL: databaseServer ?? shared.databaseURL, binDir: shared.binDir)
         self.settings = settings
         logDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-e2e-\(id)")
         try FileManager.default.createDirectory(at: logDir, withIntermediateDirectories: true)
@@ -164,9 +169,11 @@ final class E2EStack: @unchecked Sendable {
 extension E2EStack {
     /// A stack for one test, always shut down afterwards (logs shown when the test fails).
     static func with(
-        simulatorPostsStatuses: Bool = false, settings: [String: String] = [:], _ body: (E2EStack) async throws -> Void
+        simulatorPostsStatuses: Bool = false, settings: [String: String] = [:], databaseServer: String? = nil,
+        _ body: (E2EStack) async throws -> Void
     ) async throws {
-        let stack = try await E2EStack(simulatorPostsStatuses: simulatorPostsStatuses, settings: settings)
+        let stack = try await E2EStack(
+            simulatorPostsStatuses: simulatorPostsStatuses, settings: settings, databaseServer: databaseServer)
         do {
             try await body(stack)
         } catch {

@@ -33,19 +33,6 @@ final class TestDatabase: @unchecked Sendable {
 
     func close() { task.cancel() }
 
-    /// A database outage for this database alone (other tests share the server): every
-    /// session is terminated and new ones are refused for `duration`.
-    func refuseConnections(for duration: Duration) async throws {
-        let admin = PostgresClient(configuration: try DatabaseURL.configuration(adminURL))
-        let adminTask = Task { await admin.run() }
-        defer { adminTask.cancel() }
-        try await admin.query("ALTER DATABASE \(unescaped: name) WITH ALLOW_CONNECTIONS false")
-        try await admin.query(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = \(name)")
-        try await Task.sleep(for: duration)
-        try await admin.query("ALTER DATABASE \(unescaped: name) WITH ALLOW_CONNECTIONS true")
-    }
-
     func count(_ sql: String) async throws -> Int {
         let rows = try await client.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM (\(sql)) q"))
         for try await n in rows.decode(Int.self) { return n }

@@ -38,6 +38,9 @@ struct SendIntake: Sendable {
     let topics: Topics
     let defaultWabaId: String?
     let defaultPhoneNumberId: String?
+    /// `CRM_FAULT_CRASH_AFTER_COMMIT=1` (tests only): SIGKILL between the queued row's commit
+    /// and the produce, the window the outbox covers.
+    var crashAfterCommit = false
     let logger: Logger
 
     func submit(_ ask: Ask, principal: Principal) async throws -> Outcome {
@@ -112,6 +115,10 @@ struct SendIntake: Sendable {
             // The committed row is the outbox: if this produce fails (or the process dies before
             // it), the sender's sweeper sends the request from its row after SEND_QUEUED_GRACE_MS.
             // So the 202 stands either way; the topic is only the fast path.
+            if crashAfterCommit {
+                logger.critical("fault injection: SIGKILL after the send request's commit, before producing it")
+                kill(getpid(), SIGKILL)
+            }
             do {
                 try await producer.send(
                     OutgoingRecord.traced(
