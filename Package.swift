@@ -75,6 +75,7 @@ let package = Package(
             name: "ServiceKit",
             dependencies: [
                 "WireModels", "Kafka", "Storage",
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -145,6 +146,7 @@ let package = Package(
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
+                    .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 ],
                 path: "Tests/UnitTests", swiftSettings: swiftSettings),
             .testTarget(

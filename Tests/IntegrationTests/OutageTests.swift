@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import PostgresNIO
+import Storage
 import Testing
 
 /// A brief database or broker outage is waited out, not blamed on the records: nothing is
@@ -19,20 +22,37 @@ struct OutageTests {
             "KAFKA_PROPERTIES": "session.timeout.ms=6000,max.poll.interval.ms=60000,heartbeat.interval.ms=500"
         ]
         try await E2EStack.with(settings: settings, databaseServer: server.url) { stack in
-            var wamids: [String] = []
-            func post(_ count: Int) async throws {
-                for _ in 0..<count {
-                    let wamid = Payloads.newWamid()
-                    wamids.append(wamid)
+            let wamids = (0..<20).map { _ in Payloads.newWamid() }
+            @Sendable func post(_ range: Range<Int>) async throws {
+                for wamid in wamids[range] {
                     // The webhook path needs only the broker: Meta's posts are taken during the outage.
                     #expect(
                         try await stack.postInboundText(wamid: wamid, from: Payloads.newNumber(), text: "oi") == 200)
                 }
             }
-            try await post(5)
-            try server.stop()
+            // The matcher holds records when the server stops: its insert waits on a lock the test
+            // holds until then, so the stop cuts its statement off (on CI that left it hanging).
+            do {
+                try await stack.postgres.transaction(logger: stack.logger) { conn in
+                    try await conn.query("LOCK TABLE messages IN EXCLUSIVE MODE", logger: stack.logger)
+                    try await post(0..<5)
+                    try await eventually("crm-matcher waiting on the lock with records in hand") {
+                        try await stack.count(
+                            """
+                            SELECT 1 FROM pg_stat_activity
+                            WHERE datname = current_database() AND wait_event_type = 'Lock'
+                              AND query ILIKE '%messages%'
+                            """) > 0
+                    }
+                    try server.stop()
+                }
+            } catch is PrivatePostgresFailed {
+                throw Failure(what: "PostgreSQL did not stop")
+            } catch {
+                // The stop ended the test's own transaction too.
+            }
             let restart = ContinuousClock.now + .seconds(10)
-            try await post(15)
+            try await post(5..<20)
             try await Task.sleep(until: restart)
             try server.start()
             let list = wamids.map { "'\($0)'" }.joined(separator: ",")
@@ -41,6 +61,49 @@ struct OutageTests {
             }
             #expect(try await stack.count("SELECT 1 FROM failures") == 0, "records were dead-lettered")
         }
+    }
+
+    /// A transaction whose server stopped under it ends with an error instead of hanging: with
+    /// PostgresNIO's own `withTransaction` the `ROLLBACK` (or `COMMIT`) went to the closed
+    /// channel and never completed, and the stage that held it stopped consuming (seen on CI).
+    @Test(.timeLimit(.minutes(1))) func aTransactionWhoseServerStoppedEndsInsteadOfHanging() async throws {
+        let server = try PrivatePostgres.start()
+        defer { server.destroy() }
+        let client = PostgresClient(configuration: try DatabaseURL.configuration(server.url))
+        let run = Task { await client.run() }
+        defer { run.cancel() }
+        let logger = Logger(label: "outage-tests")
+        // Stopped between two statements: the commit is not sent.
+        await #expect(throws: DatabaseConnectionLost.self) {
+            try await client.transaction(logger: logger) { conn in
+                try await conn.query("SELECT 1", logger: logger)
+                try server.stop()
+                try await eventually("the connection to see the close") { conn.isClosed }
+            }
+        }
+        // Stopped during a statement: its error comes back, no rollback is sent. (The pool may
+        // first hand out the connection the stop closed: that attempt ends at BEGIN.)
+        try server.start()
+        var cutOff: (any Error)?
+        let started = ContinuousClock.now
+        while cutOff == nil && ContinuousClock.now - started < .seconds(10) {
+            var running = false
+            do {
+                try await client.transaction(logger: logger) { conn in
+                    running = true
+                    let stop = Task {
+                        try await Task.sleep(for: .milliseconds(500))
+                        try server.stop()
+                    }
+                    defer { stop.cancel() }
+                    try await conn.query("SELECT pg_sleep(20)", logger: logger)
+                }
+            } catch {
+                if running { cutOff = error } else { try await Task.sleep(for: .milliseconds(200)) }
+            }
+        }
+        #expect(cutOff is PSQLError, "\(String(describing: cutOff))")
+        #expect(ContinuousClock.now - started < .seconds(15))
     }
 
     /// The broker frozen for 10 s while the normalizer has records in hand: its produces time
@@ -87,6 +150,8 @@ struct OutageTests {
             #expect(try await Self.outageWaits("normalizer", stack) > 0, "the outage never reached its consume loop")
         }
     }
+
+    struct Failure: Error { let what: String }
 
     /// `crm_outage_waits_total` of one service, over its stages.
     static func outageWaits(_ service: String, _ stack: E2EStack) async throws -> Double {

@@ -3,7 +3,9 @@ import Kafka
 import NIOCore
 import NIOPosix
 import ServiceKit
+import Storage
 import Testing
+import _ConnectionPoolModule
 
 /// Which errors the consume loop waits out (an outage) and which count against a record.
 struct InfrastructureFaultTests {
@@ -12,6 +14,9 @@ struct InfrastructureFaultTests {
         #expect(InfrastructureFault.isInfrastructure(KafkaError(code: -195, message: "_TRANSPORT")))
         #expect(InfrastructureFault.isInfrastructure(IOError(errnoCode: ECONNREFUSED, reason: "connect")))
         #expect(InfrastructureFault.isInfrastructure(ChannelError.ioOnClosedChannel))
+        #expect(InfrastructureFault.isInfrastructure(DatabaseConnectionLost()))
+        #expect(InfrastructureFault.isInfrastructure(ConnectionPoolError.connectionCreationCircuitBreakerTripped))
+        #expect(!InfrastructureFault.isInfrastructure(ConnectionPoolError.requestCancelled))
         // A record's own problem: a bad message, a broker refusing the record itself.
         #expect(!InfrastructureFault.isInfrastructure(KafkaError(code: 10, message: "MSG_SIZE_TOO_LARGE")))
         #expect(

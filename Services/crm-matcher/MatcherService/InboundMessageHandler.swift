@@ -30,7 +30,7 @@ public struct InboundMessageHandler: RecordBatchHandler {
         var traces: [String: String] = [:]
         for (m, span) in zip(messages, spans) { traces[m.wamid] = span.traceParent }
         let logger = context.logger
-        let outbox = try await context.postgres.withTransaction(logger: logger) { conn in
+        let outbox = try await context.postgres.transaction(logger: logger) { conn in
             try await processor.process(messages, traces: traces, on: conn, logger: logger)
         }
         try await publisher.publish(ids: outbox)

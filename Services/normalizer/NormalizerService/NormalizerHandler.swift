@@ -34,7 +34,7 @@ public struct NormalizerHandler: RecordBatchHandler {
         // One body can be in a batch twice (Meta retried quickly); archive once.
         var seen = Set<String>()
         let unique = raws.filter { seen.insert($0.sha256 + ($0.replay ? ":replay" : "")).inserted }
-        let states = try await postgres.withTransaction(logger: logger) { conn in
+        let states = try await postgres.transaction(logger: logger) { conn in
             try await WebhookRawStore.archive(
                 unique.map { .init(sha256: $0.sha256, body: $0.body, receivedAt: $0.receivedAt) }, on: conn,
                 logger: logger)

@@ -30,7 +30,7 @@ public struct StatusHandler: RecordBatchHandler {
                 ?? RecordSpan("apply status", record: item.record)
         }
         defer { for span in spans { span.end() } }
-        try await context.postgres.withTransaction(logger: logger) { conn in
+        try await context.postgres.transaction(logger: logger) { conn in
             for (item, span) in zip(items, spans) {
                 guard try await StatusStore.ingest(item.envelope.payload, on: conn, logger: logger) else { continue }
                 logger.debug(

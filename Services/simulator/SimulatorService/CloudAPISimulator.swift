@@ -29,6 +29,8 @@ public struct CloudAPISimulator: Sendable {
         public var mps: Double
         public var faults: FaultConfig
         public var templates: TemplateCatalog
+        /// How long a webhook the receiver refused is retried (Meta retries for days).
+        public var webhookRetry: Duration = .seconds(120)
 
         public init(
             accessToken: String, appSecret: String?, webhookURL: String?, wabaId: String, statusDelay: Duration,
@@ -58,7 +60,10 @@ public struct CloudAPISimulator: Sendable {
     public let stats: SimulatorStats
 
     public init(settings: Settings, logger: Logger, http: HTTPClient = .shared) {
-        let poster = settings.webhookURL.map { HTTPWebhookPoster(url: $0, appSecret: settings.appSecret, http: http) }
+        let poster = settings.webhookURL.map {
+            HTTPWebhookPoster(
+                url: $0, appSecret: settings.appSecret, attempts: .max, retryFor: settings.webhookRetry, http: http)
+        }
         self.init(settings: settings, logger: logger, poster: poster)
     }
 

@@ -84,7 +84,7 @@ public struct Governor: Sendable {
             ensured.insert(id)
         }
         let (maxInlineWait, burstTolerance, logger) = (self.maxInlineWait, self.burstTolerance, self.logger)
-        return try await postgres.withTransaction(logger: logger) { conn in
+        return try await postgres.transaction(logger: logger) { conn in
             let rows = try await conn.query(
                 "SELECT tat, clock_timestamp(), pause_reason FROM sender_numbers WHERE phone_number_id = \(id) FOR UPDATE",
                 logger: logger)
@@ -184,7 +184,7 @@ public struct Governor: Sendable {
 
     /// nil = within budget (the recipient is now counted); else when a place frees up.
     func tierDeferral(_ phoneNumberId: String, waId: String, limit: Int) async throws -> Date? {
-        try await postgres.withTransaction(logger: logger) { conn in
+        try await postgres.transaction(logger: logger) { conn in
             try await conn.query(
                 "SELECT pg_advisory_xact_lock(hashtext('crm.tier.' || \(phoneNumberId)))", logger: logger)
             let known = try await conn.query(

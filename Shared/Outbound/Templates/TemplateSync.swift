@@ -69,7 +69,7 @@ public struct TemplateSync: Sendable {
     @discardableResult
     public func run(on postgres: PostgresClient, logger: Logger) async throws -> Summary {
         let (templates, pages) = try await fetchAll()
-        try await postgres.withTransaction(logger: logger) { conn in
+        try await postgres.transaction(logger: logger) { conn in
             try await TemplateStore.upsert(templates, on: conn, logger: logger)
         }
         logger.info("templates synced", metadata: ["waba_id": "\(wabaId)", "templates": "\(templates.count)"])

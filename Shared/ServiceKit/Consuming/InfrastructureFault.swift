@@ -2,6 +2,8 @@ import Kafka
 import NIOCore
 import NIOPosix
 import PostgresNIO
+import Storage
+import _ConnectionPoolModule
 
 /// Tells an outage (PostgreSQL or the broker unreachable, restarting or shutting down) from a
 /// record that fails on its own. The consume loop waits out the first without spending the
@@ -19,6 +21,11 @@ public enum InfrastructureFault {
             default:
                 return false
             }
+        case is DatabaseConnectionLost: return true
+        // The pool gives up on requests after a minute of failed connects (its circuit breaker).
+        case let e as ConnectionPoolError: return e == .connectionCreationCircuitBreakerTripped
+        case let e as PostgresTransactionError:
+            return [e.beginError, e.closureError, e.commitError].contains { $0.map(isInfrastructure) ?? false }
         case let e as KafkaError: return e.isTransient
         case is NIOConnectionError, is ChannelError: return true
         case let e as IOError:

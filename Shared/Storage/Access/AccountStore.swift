@@ -219,7 +219,7 @@ public enum AccountStore {
     /// with the current key, bound to its row and column, in one transaction. Returns how many
     /// values were re-sealed; a second run re-seals none.
     public static func rotateSecrets(box: SecretBox, on client: PostgresClient, logger: Logger) async throws -> Int {
-        try await client.withTransaction(logger: logger) { conn in
+        try await client.transaction(logger: logger) { conn in
             let hooks = try await OutboundWebhookStore.rotateSecrets(box: box, on: conn, logger: logger)
             let rows = try await conn.query(
                 "SELECT id, access_token_enc, app_secret_enc, verify_token_enc FROM wa_accounts FOR UPDATE",

@@ -28,7 +28,7 @@ public struct MigrationRunner: Sendable {
     /// Returns the names applied by this call.
     @discardableResult
     public func run(on client: PostgresClient, logger: Logger) async throws -> [String] {
-        try await client.withTransaction(logger: logger) { conn in
+        try await client.transaction(logger: logger) { conn in
             try await conn.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
             try await conn.query(
                 """

@@ -156,7 +156,7 @@ extension SendStore {
     static func confirmUnknown(limit: Int, on client: PostgresClient, logger: Logger) async throws
         -> [SettledUnknown]
     {
-        try await client.withTransaction(logger: logger) { conn in
+        try await client.transaction(logger: logger) { conn in
             let rows = try await conn.query(
                 """
                 SELECT s.request_id, s.to_wa_id, e.wamid, e.recipient_id, s.call_message::text,

@@ -15,7 +15,7 @@ public enum TokenStore {
     /// bootstrap token that was revoked stays revoked (set a new CRM_BOOTSTRAP_TOKEN instead).
     public static func ensureBootstrapAdmin(token: String, on client: PostgresClient, logger: Logger) async throws {
         let hash = Hashing.sha256Hex(Array(token.utf8))
-        try await client.withTransaction(logger: logger) { conn in
+        try await client.transaction(logger: logger) { conn in
             try await conn.query(
                 """
                 INSERT INTO users (name, email, role) VALUES ('Administrator', 'admin@localhost', 'admin')

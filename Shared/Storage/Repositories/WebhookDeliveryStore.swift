@@ -151,7 +151,7 @@ public enum WebhookDeliveryStore {
     public static func settle(
         _ delivery: ClaimedDelivery, outcome: Outcome, durationMs: Int, on client: PostgresClient, logger: Logger
     ) async throws {
-        try await client.withTransaction(logger: logger) { conn in
+        try await client.transaction(logger: logger) { conn in
             let state: String
             let status: Int?
             let error: String?

@@ -35,13 +35,16 @@ final class E2EStack: @unchecked Sendable {
     var topicPrefix: String { "e2e-\(id)." }
     var gatewayURL: String { "http://127.0.0.1:\(gatewayPort)" }
 
-    /// `databaseServer` puts the stack's database on another server (a `PrivatePostgres`).
-    init(simulatorPostsStatuses: Bool, settings: [String: String] = [:], databaseServer: String? = nil)
-        async throws
-    {
+    /// `databaseServer` puts the stack's database on another server (a `PrivatePostgres`),
+    /// `kafkaBrokers` its topics on another broker (a `PrivateBroker`).
+    init(
+        simulatorPostsStatuses: Bool, settings: [String: String] = [:], databaseServer: String? = nil,
+        kafkaBrokers: String? = nil
+    ) async throws {
         let shared = try TestEnvironment.require()
         env = TestEnvironment(
-            kafkaBrokers: shared.kafkaBrokers, databaseURL: databaseServer ?? shared.databaseURL, binDir: shared.binDir)
+            kafkaBrokers: kafkaBrokers ?? shared.kafkaBrokers, databaseURL: databaseServer ?? shared.databaseURL,
+            binDir: shared.binDir)
         self.settings = settings
         logDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-e2e-\(id)")
         try FileManager.default.createDirectory(at: logDir, withIntermediateDirectories: true)

@@ -47,7 +47,7 @@ public struct MarketingPreferencesHandler: RecordBatchHandler {
         let preferences = try records.flatMap { Self.preferences(in: try EventEnvelope<MetaEvent>.decode($0.value)) }
         guard !preferences.isEmpty else { return }
         let logger = context.logger
-        let outbox = try await context.postgres.withTransaction(logger: logger) { conn in
+        let outbox = try await context.postgres.transaction(logger: logger) { conn in
             var outbox = ActivityOutbox(conn: conn, logger: logger)
             let contacts = try await ContactStore.matchMany(
                 preferences.map { ContactIdentity(waId: $0.waId, userId: nil, profileName: nil) }, fromCustomer: false,

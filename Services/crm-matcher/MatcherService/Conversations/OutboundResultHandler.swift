@@ -30,7 +30,7 @@ public struct OutboundResultHandler: RecordBatchHandler {
         }
         guard !wamids.isEmpty else { return }
         let logger = context.logger
-        let outbox = try await context.postgres.withTransaction(logger: logger) { conn in
+        let outbox = try await context.postgres.transaction(logger: logger) { conn in
             var outbox = ActivityOutbox(conn: conn, logger: logger)
             let rows = try await conn.query(
                 """

@@ -25,7 +25,7 @@ public struct ActivityWebhookFanOut: RecordBatchHandler {
                 eventId: envelope.eventId, kind: envelope.payload.kind,
                 body: String(decoding: record.value, as: UTF8.self))
         }
-        let queued = try await postgres.withTransaction(logger: logger) { conn in
+        let queued = try await postgres.transaction(logger: logger) { conn in
             try await WebhookDeliveryStore.enqueue(events, on: conn, logger: logger)
         }
         if queued > 0 { logger.debug("outbound webhook deliveries queued", metadata: ["count": "\(queued)"]) }

@@ -25,7 +25,7 @@ public struct WorkflowSendPublisher: Sendable {
         let producer = context.producer
         let source = context.config.service
         let logger = context.logger
-        return try await context.postgres.withTransaction(logger: logger) { conn in
+        return try await context.postgres.transaction(logger: logger) { conn in
             let sends = try await WorkflowStore.claimUnpublishedSends(
                 olderThan: olderThan, limit: 500, on: conn, logger: logger)
             guard !sends.isEmpty else { return 0 }

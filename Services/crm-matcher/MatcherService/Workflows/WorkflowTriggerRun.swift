@@ -23,7 +23,7 @@ struct WorkflowTriggerRun: Sendable {
     ) async throws {
         let logger = context.logger
         let engine = engine
-        let outbox = try await context.postgres.withTransaction(logger: logger) { conn in
+        let outbox = try await context.postgres.transaction(logger: logger) { conn in
             var outbox = ActivityOutbox(conn: conn, logger: logger)
             try await rules(engine, &outbox)
             return outbox.ids

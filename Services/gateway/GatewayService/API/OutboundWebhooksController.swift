@@ -48,7 +48,7 @@ struct OutboundWebhooksController: Sendable {
         let box = try requireKey()
         let generated = input.secret == nil
         let secret = input.secret ?? Self.newSecret()
-        let row = try await postgres.withTransaction(logger: logger) { conn in
+        let row = try await postgres.transaction(logger: logger) { conn in
             let row = try await OutboundWebhookStore.create(
                 url: input.url!, events: input.events!, secret: secret, box: box, active: input.active ?? true,
                 description: input.description, createdBy: access.actor, on: conn, logger: logger)
@@ -70,7 +70,7 @@ struct OutboundWebhooksController: Sendable {
         let id = try Self.uuid(raw)
         let input = try await parse(request, creating: false)
         if input.secret != nil { _ = try requireKey() }
-        let changed = try await postgres.withTransaction(logger: logger) { conn in
+        let changed = try await postgres.transaction(logger: logger) { conn in
             guard
                 let change = try await OutboundWebhookStore.update(
                     id: id, url: input.url, events: input.events, secret: input.secret, box: secrets,

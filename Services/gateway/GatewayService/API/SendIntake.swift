@@ -90,7 +90,7 @@ struct SendIntake: Sendable {
         let actor = requester.uuidString.lowercased()
         switch verdict {
         case .failure(let refusal):
-            let created = try await postgres.withTransaction(logger: logger) { conn in
+            let created = try await postgres.transaction(logger: logger) { conn in
                 let (_, created) = try await SendStore.register(
                     request, state: "blocked", blockedReason: refusal.description, on: conn, logger: logger)
                 if created {
@@ -102,7 +102,7 @@ struct SendIntake: Sendable {
             return .blocked(requestId: request.requestId, refusal: refusal)
         case .success:
             let trace = Traces.currentTraceParent()
-            let created = try await postgres.withTransaction(logger: logger) { conn in
+            let created = try await postgres.transaction(logger: logger) { conn in
                 let (_, created) = try await SendStore.register(
                     request, state: "queued", traceParent: trace, on: conn, logger: logger)
                 if created { try await audit(request, state: "queued", reason: nil, actor: actor, on: conn) }

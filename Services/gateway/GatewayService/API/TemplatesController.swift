@@ -81,7 +81,7 @@ struct TemplatesController: Sendable {
         } catch {
             throw APIError(.badGateway, "graph_unreachable", "the Graph API could not be reached")
         }
-        try await postgres.withTransaction(logger: logger) { conn in
+        try await postgres.transaction(logger: logger) { conn in
             try await AuditStore.record(
                 actor: principal.userId.uuidString, action: "templates.sync", entity: "template", entityId: nil,
                 before: nil,
@@ -120,7 +120,7 @@ struct TemplatesController: Sendable {
             throw APIError(.badRequest, "validation_failed", problems.joined(separator: "; "))
         }
         let encoder = JSONCoding.encoder()
-        try await postgres.withTransaction(logger: logger) { conn in
+        try await postgres.transaction(logger: logger) { conn in
             let before = try await TemplateStore.saveMapping(
                 mapping, template: template, actor: principal.userId.uuidString, on: conn, logger: logger)
             try await AuditStore.record(

@@ -222,7 +222,7 @@ public struct SendExecutor: Sendable {
     }
 
     func blocked(_ item: SendStore.Claimed, refusal: Refusal, log: Logger) async throws {
-        try await postgres.withTransaction(logger: log) { conn in
+        try await postgres.transaction(logger: log) { conn in
             try await SendStore.block(
                 requestId: item.request.requestId, reason: refusal.description, on: conn, logger: log)
         }
@@ -263,7 +263,7 @@ public struct SendExecutor: Sendable {
         var failures = 0
         while true {
             do {
-                try await postgres.withTransaction(logger: logger) { conn in
+                try await postgres.transaction(logger: logger) { conn in
                     try await SendStore.storeSent(attempts, messages: messages, on: conn, logger: self.logger)
                 }
                 break
@@ -305,7 +305,7 @@ public struct SendExecutor: Sendable {
         let request = send.plan.request
         let error = WhatsAppError(
             code: 2, title: "unknown_outcome", message: "no answer from Meta: \(reason)", details: nil)
-        try await postgres.withTransaction(logger: send.log) { conn in
+        try await postgres.transaction(logger: send.log) { conn in
             try await SendStore.recordAttempt(
                 requestId: request.requestId, attempt: send.attempt, httpStatus: nil, error: error, retryable: false,
                 decision: "unknown: \(reason); waiting for a status from Meta", newState: "unknown", wamid: nil,
@@ -418,7 +418,7 @@ public struct SendExecutor: Sendable {
         _ request: OutboundRequest, attempt: Int, http: Int?, error: WhatsAppError?, decision: String, at: Date,
         calledAPI: Bool, log: Logger
     ) async throws {
-        try await postgres.withTransaction(logger: log) { conn in
+        try await postgres.transaction(logger: log) { conn in
             try await SendStore.recordAttempt(
                 requestId: request.requestId, attempt: attempt, httpStatus: http, error: error, retryable: true,
                 decision: decision, newState: "retrying", wamid: nil, nextAttemptAt: at, calledAPI: calledAPI,
@@ -433,7 +433,7 @@ public struct SendExecutor: Sendable {
         _ request: OutboundRequest, attempt: Int, http: Int?, error: WhatsAppError, decision: String, trace: String?,
         log: Logger
     ) async throws {
-        try await postgres.withTransaction(logger: log) { conn in
+        try await postgres.transaction(logger: log) { conn in
             try await SendStore.recordAttempt(
                 requestId: request.requestId, attempt: attempt, httpStatus: http, error: error, retryable: false,
                 decision: decision, newState: "failed", wamid: nil, on: conn, logger: log)

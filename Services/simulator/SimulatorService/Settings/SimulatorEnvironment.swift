@@ -19,6 +19,7 @@ extension CloudAPISimulator.Settings {
     /// | SIMULATOR_SHUFFLE_STATUSES | false | post each send's statuses in random order |
     /// | SIMULATOR_DUPLICATE_STATUSES | 0 | fraction (0…1, or true = 1) of status webhooks posted twice |
     /// | SIMULATOR_SEED | random | seed of rate faults, shuffles and duplicates (reproducible runs) |
+    /// | SIMULATOR_WEBHOOK_RETRY_SECONDS | 120 | how long a refused or failed webhook post is retried |
     public static func from(config: ServiceConfig, environment env: [String: String]) throws -> Self {
         func value(_ raw: String?) -> String? {
             guard let raw = raw?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
@@ -52,12 +53,20 @@ extension CloudAPISimulator.Settings {
             }
             return ms
         }
-        return Self(
+        let retry = try value(env["SIMULATOR_WEBHOOK_RETRY_SECONDS"]).map { raw in
+            guard let seconds = Int(raw), seconds >= 0 else {
+                throw ConfigError("SIMULATOR_WEBHOOK_RETRY_SECONDS must be a whole number ≥ 0, got '\(raw)'")
+            }
+            return seconds
+        }
+        var settings = Self(
             accessToken: config.whatsapp.accessToken ?? "dev-access-token", appSecret: config.whatsapp.appSecrets.first,
             webhookURL: value(env["SIMULATOR_WEBHOOK_URL"]), wabaId: config.whatsapp.wabaId ?? "100000000000001",
             statusDelay: .milliseconds(delay ?? 200),
             phoneNumberId: config.whatsapp.phoneNumberId ?? "100000000000002", mps: mps ?? 80, faults: faults,
             templates: templates)
+        if let retry { settings.webhookRetry = .seconds(retry) }
+        return settings
     }
 
     /// true/false, 1/0, yes/no.

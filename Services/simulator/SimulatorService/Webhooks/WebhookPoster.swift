@@ -12,36 +12,42 @@ public protocol WebhookPoster: Sendable {
 }
 
 /// Posts to SIMULATOR_WEBHOOK_URL like Meta: JSON, `X-Hub-Signature-256: sha256=<hmac>` over the
-/// raw bytes with the app secret; a non-200 answer or a connection error is retried a few
-/// times with backoff (Meta retries for days; a dev simulator gives up sooner).
+/// raw bytes with the app secret; a non-200 answer or a connection error is retried with
+/// backoff (doubling, at most 5 s apart) up to `attempts` times and for at most `retryFor`
+/// (Meta retries for days; the simulator for SIMULATOR_WEBHOOK_RETRY_SECONDS), so a gateway
+/// that is down or answers 503 for a while gets the statuses afterwards, as it would from Meta.
 public struct HTTPWebhookPoster: WebhookPoster {
     public let url: String
     public let appSecret: String?
     public let attempts: Int
     public let backoff: Duration
+    public let retryFor: Duration?
     let http: HTTPClient
 
     public init(
         url: String, appSecret: String?, attempts: Int = 3, backoff: Duration = .milliseconds(500),
-        http: HTTPClient = .shared
+        retryFor: Duration? = nil, http: HTTPClient = .shared
     ) {
         self.url = url
         self.appSecret = appSecret
         self.attempts = max(1, attempts)
         self.backoff = backoff
+        self.retryFor = retryFor
         self.http = http
     }
 
     public func post(_ body: [UInt8]) async throws {
+        let giveUp = retryFor.map { ContinuousClock.now + $0 }
         var delay = backoff
         for attempt in 1... {
             do {
                 try await postOnce(body)
                 return
             } catch {
-                if attempt >= attempts || Task.isCancelled { throw error }
+                let past = giveUp.map { ContinuousClock.now + delay > $0 } ?? false
+                if attempt >= attempts || past || Task.isCancelled { throw error }
                 try await Task.sleep(for: delay)
-                delay *= 2
+                delay = min(delay * 2, .seconds(5))
             }
         }
     }
