@@ -9,8 +9,10 @@ extension PostgresClient {
         logger: Logger, isolation: isolated (any Actor)? = #isolation,
         _ body: nonisolated(nonsending) (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
-        try await withConnection(isolation: isolation) { conn in
-            try await conn.transaction(logger: logger, isolation: isolation, body)
+        logger.trace("transaction: leasing a connection")
+        return try await withConnection(isolation: isolation) { conn in
+            logger.trace("transaction: leased", metadata: ["psql_connection_id": "\(conn.id)"])
+            return try await conn.transaction(logger: logger, isolation: isolation, body)
         }
     }
 }
@@ -53,6 +55,7 @@ extension PostgresConnection {
     /// Throws `DatabaseConnectionLost` in both cases.
     public func statementIfOpen(_ sql: String, within limit: Duration, logger: Logger) async throws {
         guard !isClosed else { throw DatabaseConnectionLost() }
+        logger.trace("transaction: \(sql)", metadata: ["psql_connection_id": "\(id)"])
         let connection = self
         let statement = Task { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
         let outcome = FirstOutcome()
