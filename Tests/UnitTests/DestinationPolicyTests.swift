@@ -47,4 +47,22 @@ struct DestinationPolicyTests {
         #expect(IPAddress("fd00::1")?.description == "fd00::1")
         #expect(IPAddress("not an address") == nil)
     }
+
+    /// A public-looking name whose DNS answer is internal (rebinding, or a name planted in a
+    /// zone) is refused: the answer is checked, at registration and before every delivery.
+    @Test func aNameThatResolvesInsideIsRefused() async throws {
+        let policy = try DestinationPolicy()
+        let inside: @Sendable (String) async -> [IPAddress] = { _ in
+            [IPAddress("93.184.216.34")!, IPAddress("10.0.0.5")!]
+        }
+        let outside: @Sendable (String) async -> [IPAddress] = { _ in [IPAddress("93.184.216.34")!] }
+        let metadata: @Sendable (String) async -> [IPAddress] = { _ in [IPAddress("169.254.169.254")!] }
+        guard case .refused(let why) = await policy.checkResolving(host: "hooks.example.com", resolve: inside) else {
+            Issue.record("a name resolving to 10.0.0.5 was allowed")
+            return
+        }
+        #expect(why.contains("hooks.example.com resolves to"))
+        #expect(await policy.checkResolving(host: "hooks.example.com", resolve: outside) == .allowed)
+        #expect(await policy.checkResolving(host: "HOOKS.example.com.", resolve: metadata) != .allowed)
+    }
 }

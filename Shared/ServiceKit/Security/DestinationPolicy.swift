@@ -65,13 +65,16 @@ public struct DestinationPolicy: Sendable {
         return .refused("\(address) is a \(kind.rawValue) address")
     }
 
-    /// The host's form, then every address it resolves to. A name that does not resolve is
-    /// allowed here: the delivery fails on its own, and is checked again each time.
-    public func checkResolving(host rawHost: String) async -> Verdict {
+    /// The host's form, then every address it resolves to (`resolve`: getaddrinfo; a test
+    /// gives the answer a rebinding DNS server would). A name that does not resolve is allowed
+    /// here: the delivery fails on its own, and is checked again each time.
+    public func checkResolving(
+        host rawHost: String, resolve: @Sendable (String) async -> [IPAddress] = DestinationPolicy.resolve
+    ) async -> Verdict {
         let host = Self.bare(rawHost)
         if case .refused(let why) = check(host: host) { return .refused(why) }
         if allowedHosts.contains(host) || IPAddress(host) != nil { return .allowed }
-        for address in await Self.resolve(host) {
+        for address in await resolve(host) {
             if case .refused(let why) = check(address: address) { return .refused("\(host) resolves to \(why)") }
         }
         return .allowed
@@ -90,7 +93,7 @@ public struct DestinationPolicy: Sendable {
     }
 
     /// getaddrinfo on NIO's blocking-I/O pool (it blocks; never on the cooperative pool).
-    static func resolve(_ host: String) async -> [IPAddress] {
+    @Sendable public static func resolve(_ host: String) async -> [IPAddress] {
         (try? await NIOThreadPool.singleton.runIfActive { () -> [IPAddress] in
             var hints = addrinfo()
             hints.ai_socktype = Int32(SOCK_STREAM.rawValue)

@@ -20,6 +20,7 @@ struct FaultMatrixTests {
         let faults = MatrixFault.all(profile).filter { only == nil || only!.contains($0.name) }
         let clean = try await MatrixRun.run(.clean, profile: profile, workload: workload)
         #expect(clean.settled, "the clean run did not settle: \(clean.notSettled)")
+        #expect(clean.throttled == 0 && clean.outOfOrder == 0)
         var rows = [FaultTableRow(fault: "clean", run: clean, comparison: .init())]
         for fault in faults {
             let run = try await MatrixRun.run(fault, profile: profile, workload: workload)
@@ -29,6 +30,12 @@ struct FaultMatrixTests {
             #expect(comparison.doubled.isEmpty, "\(fault.name): doubled \(comparison.doubled)")
             #expect(comparison.differing.isEmpty, "\(fault.name): differing \(comparison.differing)")
             #expect(run.settled, "\(fault.name): did not settle: \(run.notSettled)")
+            #expect(run.throttled == 0, "\(fault.name): Meta refused \(run.throttled) sends over the number's rate")
+            // Meta's retries may deliver a customer's messages out of order; without them the
+            // CRM must keep the order, whichever replica handles them.
+            if run.retries == 0 {
+                #expect(run.outOfOrder == 0, "\(fault.name): \(run.outOfOrder) customers' messages out of order")
+            }
         }
         let table = FaultTableRow.render(rows, profile: profile, workload: workload)
         print(table)
@@ -71,6 +78,8 @@ struct MatrixFault: Sendable {
     let name: String
     var settings: [String: String] = [:]
     var copies = 1
+    /// Before the load: returns the base URLs of more gateways to post to (replicas).
+    var setup: @Sendable (MatrixRun.Context) async throws -> [String] = { _ in [] }
     let inject: @Sendable (MatrixRun.Context) async throws -> Void
 
     static let clean = MatrixFault(name: "clean") { _ in }
@@ -110,6 +119,14 @@ struct MatrixFault: Sendable {
                 try await Task.sleep(for: outage)
                 _ = try await HTTP.request(.DELETE, "\(c.stack.simulatorURL)/_sim/faults")
             },
+            MatrixFault(name: "scale-out-in", setup: startSecondReplicas) { c in
+                // A third crm-matcher and sender join mid-load, then one of each is SIGKILLed.
+                for name in ["crm-matcher", "sender"] { try c.stack.start("\(name)-3", binary: name) }
+                try await c.stack.waitReady(["crm-matcher-3", "sender-3"])
+                try await Task.sleep(for: .seconds(3))
+                c.stack.kill("crm-matcher")
+                c.stack.kill("sender-2")
+            },
             MatrixFault(name: "rolling-restart") { c in
                 for name in ["normalizer", "crm-matcher", "sender", "reporter", "gateway"] {
                     await c.stack.processes[name]?.stop()
@@ -120,6 +137,20 @@ struct MatrixFault: Sendable {
         ]
         return faults
     }
+}
+
+/// A second replica of every worker and a second gateway (posted to in turn with the first).
+@Sendable func startSecondReplicas(_ c: MatrixRun.Context) async throws -> [String] {
+    let workers = ["normalizer", "crm-matcher", "sender", "reporter"]
+    for name in workers { try c.stack.start("\(name)-2", binary: name) }
+    let port = freePort()
+    try c.stack.start("gateway-2", binary: "gateway", port: port)
+    try await c.stack.waitReady(workers.map { "\($0)-2" })
+    let url = "http://127.0.0.1:\(port)"
+    try await eventually("the second gateway ready", timeout: .seconds(60)) {
+        try await HTTP.request(.GET, "\(url)/readyz").status == 200
+    }
+    return [c.stack.gatewayURL, url]
 }
 
 /// One run of the workload on a fresh stack, with or without a fault.
@@ -136,6 +167,12 @@ struct MatrixRun: Sendable {
     let retries: Int
     /// Errors and delays the simulator answered sends with.
     let metaFaults: Int
+    /// Sends the simulator refused for going over the number's rate (the governor's pace).
+    let throttled: Int
+    /// The longest a message took from the gateway to its row (a rebalance's pause shows here).
+    let maxLatency: Double
+    /// Customers with a message stored before an earlier one of theirs.
+    let outOfOrder: Int
     let settled: Bool
     let notSettled: String
     /// From the end of the fault until the CRM reached its final state.
@@ -146,7 +183,11 @@ struct MatrixRun: Sendable {
         "KAFKA_PROPERTIES": "session.timeout.ms=6000,max.poll.interval.ms=60000,heartbeat.interval.ms=500",
         "GRAPH_TIMEOUT_MS": "1500", "SEND_LEASE_MS": "9000", "SEND_QUEUED_GRACE_MS": "1500",
         "SEND_SWEEP_INTERVAL_MS": "200", "SEND_UNKNOWN_GRACE_MS": "120000", "SIMULATOR_SEED": "7",
+        // Meta's limit for the number, and the number's rate in the CRM: every replica together
+        // must stay under it (the simulator refuses a send over it with 130429, counted).
+        "SIMULATOR_MPS": "\(mps)",
     ]
+    static let mps = 6
 
     static func run(_ fault: MatrixFault, profile: FaultProfile, workload: FaultWorkload) async throws -> MatrixRun {
         let postgres = try PrivatePostgres.start()
@@ -174,8 +215,9 @@ struct MatrixRun: Sendable {
     {
         let stack = c.stack
         let campaign = try await prepare(stack, workload)
+        let gateways = try await fault.setup(c)
 
-        let driver = LoadDriver(workload: workload, copies: fault.copies)
+        let driver = LoadDriver(workload: workload, copies: fault.copies, gateways: gateways)
         let loadStart = ContinuousClock.now
         async let load: Void = driver.run(on: stack)
         let launched = try await stack.api(.POST, "/campaigns/\(campaign)/launch")
@@ -198,6 +240,20 @@ struct MatrixRun: Sendable {
         let stats = try await stack.simulatorStats()
         snapshot.accepted = Int(stats["distinct_callbacks"]?.doubleValue ?? -1)
         snapshot.acceptedTwice = Int(stats["duplicate_callbacks"]?.doubleValue ?? -1)
+        let latency = try await stack.postgres.query(
+            """
+            SELECT coalesce(max(extract(epoch FROM created_at - received_at)), 0)::float8 FROM messages
+            WHERE direction = 'inbound' AND received_at IS NOT NULL
+            """)
+        var maxLatency = 0.0
+        for try await value in latency.decode(Double.self) { maxLatency = value }
+        let outOfOrder = try await stack.count(
+            """
+            SELECT DISTINCT a.contact_id FROM messages a JOIN messages b ON a.contact_id = b.contact_id
+            WHERE a.direction = 'inbound' AND b.direction = 'inbound'
+              AND substring(a.wamid FROM 'M([0-9]+)$')::int < substring(b.wamid FROM 'M([0-9]+)$')::int
+              AND a.created_at > b.created_at
+            """)
         let counters = driver.counters
         let events = counters.webhookPosts.load(ordering: .relaxed) + counters.apiCalls.load(ordering: .relaxed)
         let retries = counters.webhookRetries.load(ordering: .relaxed) + counters.apiRetries.load(ordering: .relaxed)
@@ -207,6 +263,7 @@ struct MatrixRun: Sendable {
         }
         return MatrixRun(
             snapshot: snapshot, eventsIn: events, retries: retries, metaFaults: Int(injected),
+            throttled: Int(stats["throttled"]?.doubleValue ?? -1), maxLatency: maxLatency, outOfOrder: outOfOrder,
             settled: settledAt != nil, notSettled: notSettled,
             recovery: settledAt.map { max(.zero, $0 - faultEnded) })
     }
@@ -214,6 +271,7 @@ struct MatrixRun: Sendable {
     /// The rule, the campaign (tested, not launched) and the known customers, before the load.
     static func prepare(_ stack: E2EStack, _ workload: FaultWorkload) async throws -> String {
         try await stack.waitForTemplates()
+        try await stack.postgres.query("UPDATE wa_phone_numbers SET messages_per_second = \(mps)")
         let rule = try await stack.api(
             .POST, "/workflow-rules",
             body: """
@@ -285,8 +343,8 @@ struct FaultTableRow: Sendable {
             \(workload.inboundMessages) inbound messages, \(workload.expectedSends) sends, \(rowCount) CRM rows \
             compared by natural key; faults start \(profile.faultAt) into the load and last \(profile.faultFor).
 
-            | fault | events in | retried | Meta errors | lost | doubled | differing rows | time to recover |
-            |---|---:|---:|---:|---:|---:|---:|---:|
+            | fault | events in | retried | Meta errors | lost | doubled | differing rows | out of order | over the rate | max ingest latency | time to recover |
+            |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 
             """
         for row in rows {
@@ -297,7 +355,8 @@ struct FaultTableRow: Sendable {
             out +=
                 "| \(row.fault) | \(row.run.eventsIn) | \(row.run.retries) | \(row.run.metaFaults) "
                 + "| \(row.comparison.lost.count) | \(row.comparison.doubled.count) "
-                + "| \(row.comparison.differing.count) | \(recovery) |\n"
+                + "| \(row.comparison.differing.count) | \(row.run.outOfOrder) | \(row.run.throttled) "
+                + "| \(String(format: "%.1f s", row.run.maxLatency)) | \(recovery) |\n"
         }
         for row in rows where !row.comparison.isClean {
             out += "\n\(row.fault):\n"

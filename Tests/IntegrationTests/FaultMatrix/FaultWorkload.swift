@@ -131,6 +131,8 @@ final class LoadCounters: Sendable {
 struct LoadDriver: Sendable {
     let workload: FaultWorkload
     let copies: Int
+    /// Gateways to post to (base URLs), taken in turn like a load balancer; empty: the stack's.
+    var gateways: [String] = []
     let counters = LoadCounters()
     /// A caller gives up after this long (the run then shows what was lost).
     let patience: Duration = .seconds(180)
@@ -138,14 +140,14 @@ struct LoadDriver: Sendable {
     func run(on stack: E2EStack) async {
         let start = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
-            for (at, event) in workload.timeline {
+            for (index, (at, event)) in workload.timeline.enumerated() {
                 group.addTask {
                     try? await Task.sleep(until: start + .milliseconds(Int(at * 1000)))
                     switch event {
                     case .webhook(let body, _):
                         for copy in 0..<copies {
                             if copy > 0 { try? await Task.sleep(for: .milliseconds(100 * copy)) }
-                            await postLikeMeta(body, stack)
+                            await postLikeMeta(body, stack, turn: index + copy)
                         }
                     case .send(let key, let to):
                         await sendLikeAClient(key: key, to: to, stack)
@@ -155,12 +157,15 @@ struct LoadDriver: Sendable {
         }
     }
 
-    func postLikeMeta(_ body: [UInt8], _ stack: E2EStack) async {
+    func postLikeMeta(_ body: [UInt8], _ stack: E2EStack, turn: Int) async {
         let deadline = ContinuousClock.now + patience
         var delay = Duration.milliseconds(250)
+        var turn = turn
         while ContinuousClock.now < deadline {
             counters.webhookPosts.add(1, ordering: .relaxed)
-            if (try? await stack.postWebhook(body).status) == 200 { return }
+            let gateway = gateways.isEmpty ? nil : gateways[turn % gateways.count]
+            turn += 1
+            if (try? await stack.postWebhook(body, gateway: gateway).status) == 200 { return }
             counters.webhookRetries.add(1, ordering: .relaxed)
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(2))

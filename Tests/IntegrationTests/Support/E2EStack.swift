@@ -125,12 +125,13 @@ final class E2EStack: @unchecked Sendable {
         }
     }
 
-    /// Posts a body signed like Meta (or with the given signature header).
-    func postWebhook(_ body: [UInt8], signature: String? = nil, headers extra: [(String, String)] = [])
-        async throws -> HTTPResult
-    {
+    /// Posts a body signed like Meta (or with the given signature header), to this stack's
+    /// gateway or to `gateway` (another replica's base URL).
+    func postWebhook(
+        _ body: [UInt8], signature: String? = nil, headers extra: [(String, String)] = [], gateway: String? = nil
+    ) async throws -> HTTPResult {
         try await HTTP.request(
-            .POST, "\(gatewayURL)/webhooks/whatsapp",
+            .POST, "\(gateway ?? gatewayURL)/webhooks/whatsapp",
             headers: [
                 ("Content-Type", "application/json"),
                 ("X-Hub-Signature-256", signature ?? HTTP.signature(body, secret: Self.appSecret)),
