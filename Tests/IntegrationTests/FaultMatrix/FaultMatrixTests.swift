@@ -19,7 +19,7 @@ struct FaultMatrixTests {
         }
         let faults = MatrixFault.all(profile).filter { only == nil || only!.contains($0.name) }
         let clean = try await MatrixRun.run(.clean, profile: profile, workload: workload)
-        #expect(clean.settled, "the clean run did not settle: \(clean.notSettled)")
+        #expect(clean.didSettle, "the clean run did not settle: \(clean.notSettled)")
         #expect(clean.throttled == 0 && clean.outOfOrder == 0)
         var rows = [FaultTableRow(fault: "clean", run: clean, comparison: .init())]
         for fault in faults {
@@ -29,7 +29,7 @@ struct FaultMatrixTests {
             #expect(comparison.lost.isEmpty, "\(fault.name): lost \(comparison.lost)")
             #expect(comparison.doubled.isEmpty, "\(fault.name): doubled \(comparison.doubled)")
             #expect(comparison.differing.isEmpty, "\(fault.name): differing \(comparison.differing)")
-            #expect(run.settled, "\(fault.name): did not settle: \(run.notSettled)")
+            #expect(run.didSettle, "\(fault.name): did not settle: \(run.notSettled)")
             #expect(run.throttled == 0, "\(fault.name): Meta refused \(run.throttled) sends over the number's rate")
             // Meta's retries may deliver a customer's messages out of order; without them the
             // CRM must keep the order, whichever replica handles them.
@@ -173,9 +173,11 @@ struct MatrixRun: Sendable {
     let maxLatency: Double
     /// Customers with a message stored before an earlier one of theirs.
     let outOfOrder: Int
-    let settled: Bool
+    var didSettle: Bool { settled != nil }
     let notSettled: String
-    /// From the end of the fault until the CRM reached its final state.
+    /// From the start of the load until the CRM reached its final state.
+    let settled: Duration?
+    /// From the end of the fault until then.
     let recovery: Duration?
 
     static let settings = [
@@ -264,7 +266,7 @@ struct MatrixRun: Sendable {
         return MatrixRun(
             snapshot: snapshot, eventsIn: events, retries: retries, metaFaults: Int(injected),
             throttled: Int(stats["throttled"]?.doubleValue ?? -1), maxLatency: maxLatency, outOfOrder: outOfOrder,
-            settled: settledAt != nil, notSettled: notSettled,
+            notSettled: notSettled, settled: settledAt.map { $0 - loadStart },
             recovery: settledAt.map { max(.zero, $0 - faultEnded) })
     }
 
@@ -343,20 +345,25 @@ struct FaultTableRow: Sendable {
             \(workload.inboundMessages) inbound messages, \(workload.expectedSends) sends, \(rowCount) CRM rows \
             compared by natural key; faults start \(profile.faultAt) into the load and last \(profile.faultFor).
 
-            | fault | events in | retried | Meta errors | lost | doubled | differing rows | out of order | over the rate | max ingest latency | time to recover |
-            |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+            | fault | events in | retried | Meta errors | lost | doubled | differing rows | out of order | over the rate | max ingest latency | final state after (vs clean) | after the fault ended |
+            |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 
             """
         for row in rows {
-            let recovery =
-                row.run.recovery.map {
-                    String(format: "%.1f s", Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18)
-                } ?? "not settled"
+            func seconds(_ d: Duration) -> Double {
+                Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+            }
+            let recovery = row.run.recovery.map { String(format: "%.1f s", seconds($0)) } ?? "not settled"
+            var settled = "not settled"
+            if let at = row.run.settled {
+                settled = String(format: "%.1f s", seconds(at))
+                if let base = rows.first?.run.settled { settled += String(format: " (%+.1f)", seconds(at - base)) }
+            }
             out +=
                 "| \(row.fault) | \(row.run.eventsIn) | \(row.run.retries) | \(row.run.metaFaults) "
                 + "| \(row.comparison.lost.count) | \(row.comparison.doubled.count) "
                 + "| \(row.comparison.differing.count) | \(row.run.outOfOrder) | \(row.run.throttled) "
-                + "| \(String(format: "%.1f s", row.run.maxLatency)) | \(recovery) |\n"
+                + "| \(String(format: "%.1f s", row.run.maxLatency)) | \(settled) | \(recovery) |\n"
         }
         for row in rows where !row.comparison.isClean {
             out += "\n\(row.fault):\n"
