@@ -290,6 +290,25 @@ struct AccessAPITests {
         }
     }
 
+    @Test func bodiesWithANULOrThatAreNoObjectAre400s() async throws {
+        try await APIHarness.run { h, c in
+            // Found by schemathesis: both were 500s. PostgreSQL stores no NUL in text, so a
+            // \u0000 anywhere in a body is refused up front (an escaped backslash before "u0000"
+            // is plain text); a body that is JSON but not the expected object is a 400.
+            for path in ["/api/v1/users", "/api/v1/accounts", "/api/v1/messages"] {
+                let nul = try await h.call(
+                    c, .post, path, token: h.adminToken, raw: #"{"name":"Ana\u0000","role":"admin"}"#)
+                #expect(nul.status == .badRequest && nul["error"]?["code"] == "invalid_json", "\(path): \(nul.text)")
+            }
+            let backslash = try await h.call(
+                c, .post, "/api/v1/users", token: h.adminToken, raw: #"{"name":"C:\\u0000dir","role":"agent"}"#)
+            #expect(backslash.status == .created, "\(backslash.text)")
+            let nullBody = try await h.call(
+                c, .post, "/api/v1/templates/welcome/en_US/test-send", token: h.adminToken, raw: "null")
+            #expect(nullBody.status == .badRequest && nullBody["error"]?["code"] == "invalid_json", "\(nullBody.text)")
+        }
+    }
+
     @Test func validationListsEveryBadFieldAndRefusesUnknownOnes() async throws {
         try await APIHarness.run { h, c in
             let bad = try await h.call(

@@ -229,6 +229,8 @@ struct MatrixRun: Sendable {
         let faultEnded = ContinuousClock.now
         await load
 
+        let refused = driver.counters.refused.withLock { $0 }
+        #expect(refused.isEmpty, "\(fault.name): API sends refused: \(refused)")
         var notSettled = ""
         var settledAt: ContinuousClock.Instant?
         do {
@@ -313,7 +315,16 @@ struct MatrixRun: Sendable {
         let inbound = try await stack.count("SELECT 1 FROM messages WHERE direction = 'inbound'")
         if inbound < workload.inboundMessages { left.append("inbound \(inbound)/\(workload.inboundMessages)") }
         let sends = try await stack.count("SELECT 1 FROM send_requests WHERE state IN ('sent', 'failed', 'blocked')")
-        if sends < workload.expectedSends { left.append("sends settled \(sends)/\(workload.expectedSends)") }
+        if sends < workload.expectedSends {
+            let rows = try await stack.postgres.query(
+                """
+                SELECT concat(coalesce(requested_by, '-'), ' ', to_wa_id, ' ', state) FROM send_requests
+                WHERE state NOT IN ('sent', 'failed', 'blocked') ORDER BY created_at LIMIT 10
+                """)
+            var open: [String] = []
+            for try await row in rows.decode(String.self) { open.append(row) }
+            left.append("sends settled \(sends)/\(workload.expectedSends), open: \(open)")
+        }
         let unread = try await stack.count(
             """
             SELECT 1 FROM send_requests s LEFT JOIN messages m ON m.wamid = s.wamid

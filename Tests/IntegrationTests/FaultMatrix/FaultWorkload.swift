@@ -123,6 +123,8 @@ final class LoadCounters: Sendable {
     let webhookRetries = Atomic<Int>(0)
     let apiCalls = Atomic<Int>(0)
     let apiRetries = Atomic<Int>(0)
+    /// API sends answered with a 4xx (the run's notes show them).
+    let refused = Mutex<[String]>([])
 }
 
 /// Drives the timeline against a stack the way its callers behave: Meta posts each webhook
@@ -176,8 +178,13 @@ struct LoadDriver: Sendable {
         let deadline = ContinuousClock.now + patience
         while ContinuousClock.now < deadline {
             counters.apiCalls.add(1, ordering: .relaxed)
-            let status = try? await stack.sendTemplate(to: to, name: "hello_world", key: key).status
-            if status == 202 { return }
+            let answer = try? await stack.sendTemplate(to: to, name: "hello_world", key: key)
+            if answer?.status == 202 { return }
+            if let answer, answer.status < 500, answer.status != 429 {
+                // A refusal is final for a client: record it, do not repeat it for three minutes.
+                counters.refused.withLock { $0.append("\(key): \(answer.status) \(answer.body.prefix(200))") }
+                return
+            }
             counters.apiRetries.add(1, ordering: .relaxed)
             try? await Task.sleep(for: .milliseconds(500))
         }

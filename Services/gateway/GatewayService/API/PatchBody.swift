@@ -9,7 +9,7 @@ struct PatchBody {
     let fields: [String: JSONValue]
 
     static func read(_ request: Request) async throws -> PatchBody {
-        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        let buffer = try await JSONBody.collect(request, upTo: 64 * 1024)
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: buffer), case .object(let fields) = value
         else { throw APIError(.badRequest, "invalid_json", "request body must be a JSON object") }
         return PatchBody(fields: fields)

@@ -103,7 +103,7 @@ struct TemplatesController: Sendable {
         else {
             throw APIError(.notFound, "not_found", "no template \(name) in \(language) (sync the catalog first?)")
         }
-        let buffer = try await request.body.collect(upTo: 256 * 1024)
+        let buffer = try await JSONBody.collect(request, upTo: 256 * 1024)
         let body: MappingBody
         do {
             body = try JSONDecoder().decode(MappingBody.self, from: buffer)
@@ -158,10 +158,16 @@ struct TemplatesController: Sendable {
     /// One test send per configured test recipient; each is gated like any send (`test: true`).
     func testSend(_ request: Request, name: String, language: String) async throws -> Response {
         let principal = try await requireManager(request)
-        let buffer = try await request.body.collect(upTo: 64 * 1024)
-        let body =
-            buffer.readableBytes == 0
-            ? TestSendBody(variables: nil) : try JSONDecoder().decode(TestSendBody.self, from: buffer)
+        let buffer = try await JSONBody.collect(request, upTo: 64 * 1024)
+        var body = TestSendBody(variables: nil)
+        if buffer.readableBytes > 0 {
+            do {
+                body = try JSONDecoder().decode(TestSendBody.self, from: buffer)
+            } catch {
+                throw APIError(
+                    .badRequest, "invalid_json", #"body must be empty or {"variables": {"1": "Ana", ...}}: \#(error)"#)
+            }
+        }
         let rows = try await postgres.query("SELECT phone FROM test_recipients ORDER BY phone", logger: logger)
         var phones: [String] = []
         for try await phone in rows.decode(String.self) { phones.append(phone) }

@@ -125,7 +125,7 @@ extension CampaignsController {
 
     /// The optional body `{"columns": {"first_name": "Ana"}}`; an empty body is none.
     static func testColumns(_ request: Request) async throws -> [String: String]? {
-        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        let buffer = try await JSONBody.collect(request, upTo: 64 * 1024)
         guard buffer.readableBytes > 0 else { return nil }
         guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: buffer) else {
             throw APIError(.badRequest, "invalid_json", "request body must be a JSON object")

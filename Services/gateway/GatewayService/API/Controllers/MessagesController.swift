@@ -48,7 +48,7 @@ struct MessagesController: Sendable {
 
     func send(_ request: Request) async throws -> Response {
         let access = try await auth.access(request, .sendMessages)
-        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        let buffer = try await JSONBody.collect(request, upTo: 64 * 1024)
         let body: SendBody
         do {
             body = try JSONDecoder().decode(SendBody.self, from: buffer)

@@ -18,6 +18,7 @@ struct JSONBody {
         } catch {
             throw APIError(.contentTooLarge, "body_too_large", "request body is over \(maxBytes) bytes")
         }
+        try Self.refuseNUL(buffer)
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: buffer)
@@ -30,6 +31,37 @@ struct JSONBody {
         fields = object
         for key in object.keys.sorted() where !allowed.contains(key) {
             problems.add(prefix + key, "unknown field")
+        }
+    }
+
+    /// Every JSON body the API reads: at most `maxBytes`, and no `\u0000` in it.
+    static func collect(_ request: Request, upTo maxBytes: Int) async throws -> ByteBuffer {
+        let buffer = try await request.body.collect(upTo: maxBytes)
+        try refuseNUL(buffer)
+        return buffer
+    }
+
+    /// 400 for a string with the NUL character (the escape `\u0000`; `\\u0000` is a backslash and
+    /// text): PostgreSQL stores no NUL in text or jsonb, and would answer a 500.
+    static func refuseNUL(_ buffer: ByteBuffer) throws {
+        let bytes = buffer.readableBytesView
+        let escape = Array(#"u0000"#.utf8)
+        var backslashes = 0
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\\") {
+                backslashes += 1
+            } else {
+                if backslashes % 2 == 1, byte == UInt8(ascii: "u"), bytes.endIndex - index >= escape.count,
+                    bytes[index..<(index + escape.count)].elementsEqual(escape)
+                {
+                    throw APIError(
+                        .badRequest, "invalid_json", "text must not contain the NUL character (\\u0000)")
+                }
+                backslashes = 0
+            }
+            index += 1
         }
     }
 
