@@ -29,6 +29,11 @@ struct FaultMatrixTests {
             #expect(comparison.lost.isEmpty, "\(fault.name): lost \(comparison.lost)")
             #expect(comparison.doubled.isEmpty, "\(fault.name): doubled \(comparison.doubled)")
             #expect(comparison.differing.isEmpty, "\(fault.name): differing \(comparison.differing)")
+            // Only a sender that dies can leave a send in the window, and none may be in it
+            // unless Meta never saw it (checked by `compare` against Meta's accepted count).
+            if !fault.killsASender {
+                #expect(comparison.unknownOutcome.isEmpty, "\(fault.name): \(comparison.unknownOutcome)")
+            }
             #expect(run.didSettle, "\(fault.name): did not settle: \(run.notSettled)")
             #expect(run.throttled == 0, "\(fault.name): Meta refused \(run.throttled) sends over the number's rate")
             // Meta's retries may deliver a customer's messages out of order; without them the
@@ -69,6 +74,15 @@ struct FaultComparisonTests {
         #expect(result.lost == ["contact 5512"])
         #expect(result.doubled == ["task 5511 Send the menu ×2", "Meta accepted 1 send(s) twice"])
         #expect(result.differing.count == 2, "\(result.differing)")
+
+        // A send a dying sender left in the window: failed, and Meta never saw it.
+        var window = clean
+        window.rows["send"]?["api 5511 hello_world"] = ["failed (outcome unknown) status=-"]
+        window.accepted = 0
+        let inWindow = window.compare(with: clean)
+        #expect(inWindow.unknownOutcome == ["api 5511 hello_world"] && inWindow.differing.isEmpty)
+        window.accepted = 1  // Meta did take it: then the row is wrong, not in the window.
+        #expect(!window.compare(with: clean).differing.isEmpty)
     }
 }
 
@@ -78,6 +92,8 @@ struct MatrixFault: Sendable {
     let name: String
     var settings: [String: String] = [:]
     var copies = 1
+    /// SIGKILLs a sender mid-load (the only way a send can end in the unknown window).
+    var killsASender = false
     /// Before the load: returns the base URLs of more gateways to post to (replicas).
     var setup: @Sendable (MatrixRun.Context) async throws -> [String] = { _ in [] }
     let inject: @Sendable (MatrixRun.Context) async throws -> Void
@@ -94,7 +110,7 @@ struct MatrixFault: Sendable {
         ]
         for worker in ["normalizer", "crm-matcher", "sender", "reporter"] {
             faults.append(
-                MatrixFault(name: "kill-\(worker)") { c in
+                MatrixFault(name: "kill-\(worker)", killsASender: worker == "sender") { c in
                     c.stack.kill(worker)
                     try await Task.sleep(for: .seconds(1))
                     try c.stack.start(worker)
@@ -119,7 +135,7 @@ struct MatrixFault: Sendable {
                 try await Task.sleep(for: outage)
                 _ = try await HTTP.request(.DELETE, "\(c.stack.simulatorURL)/_sim/faults")
             },
-            MatrixFault(name: "scale-out-in", setup: startSecondReplicas) { c in
+            MatrixFault(name: "scale-out-in", killsASender: true, setup: startSecondReplicas) { c in
                 // A third crm-matcher and sender join mid-load, then one of each is SIGKILLed.
                 for name in ["crm-matcher", "sender"] { try c.stack.start("\(name)-3", binary: name) }
                 try await c.stack.waitReady(["crm-matcher-3", "sender-3"])
@@ -184,7 +200,7 @@ struct MatrixRun: Sendable {
         // A stage waits out an outage for 4/5 of max.poll.interval.ms; 60 s covers 10 s.
         "KAFKA_PROPERTIES": "session.timeout.ms=6000,max.poll.interval.ms=60000,heartbeat.interval.ms=500",
         "GRAPH_TIMEOUT_MS": "1500", "SEND_LEASE_MS": "9000", "SEND_QUEUED_GRACE_MS": "1500",
-        "SEND_SWEEP_INTERVAL_MS": "200", "SEND_UNKNOWN_GRACE_MS": "120000", "SIMULATOR_SEED": "7",
+        "SEND_SWEEP_INTERVAL_MS": "200", "SEND_UNKNOWN_GRACE_MS": "30000", "SIMULATOR_SEED": "7",
         // Meta's limit for the number, and the number's rate in the CRM: every replica together
         // must stay under it (the simulator refuses a send over it with 130429, counted).
         "SIMULATOR_MPS": "\(mps)",
@@ -356,8 +372,8 @@ struct FaultTableRow: Sendable {
             \(workload.inboundMessages) inbound messages, \(workload.expectedSends) sends, \(rowCount) CRM rows \
             compared by natural key; faults start \(profile.faultAt) into the load and last \(profile.faultFor).
 
-            | fault | events in | retried | Meta errors | lost | doubled | differing rows | out of order | over the rate | max ingest latency | final state after (vs clean) | after the fault ended |
-            |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+            | fault | events in | retried | Meta errors | lost | doubled | differing rows | unknown outcome | out of order | over the rate | max ingest latency | final state after (vs clean) | after the fault ended |
+            |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 
             """
         for row in rows {
@@ -373,14 +389,15 @@ struct FaultTableRow: Sendable {
             out +=
                 "| \(row.fault) | \(row.run.eventsIn) | \(row.run.retries) | \(row.run.metaFaults) "
                 + "| \(row.comparison.lost.count) | \(row.comparison.doubled.count) "
-                + "| \(row.comparison.differing.count) | \(row.run.outOfOrder) | \(row.run.throttled) "
+                + "| \(row.comparison.differing.count) | \(row.comparison.unknownOutcome.count) | \(row.run.outOfOrder) | \(row.run.throttled) "
                 + "| \(String(format: "%.1f s", row.run.maxLatency)) | \(settled) | \(recovery) |\n"
         }
         for row in rows where !row.comparison.isClean {
             out += "\n\(row.fault):\n"
             for line
                 in (row.comparison.lost.map { "  lost: \($0)" } + row.comparison.doubled.map { "  doubled: \($0)" }
-                + row.comparison.differing.map { "  differs: \($0)" }).prefix(30)
+                + row.comparison.differing.map { "  differs: \($0)" }
+                + row.comparison.unknownOutcome.map { "  unknown outcome (failed, never at Meta): \($0)" }).prefix(30)
             {
                 out += line + "\n"
             }
