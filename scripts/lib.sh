@@ -28,6 +28,16 @@ die() {
 
 is_root() { [[ $(id -u) -eq 0 ]]; }
 
+# PostgreSQL refuses to run as root: as root, run its tools as `postgres`
+# from `/` (the caller's cwd may not be readable by that user).
+as_pg() {
+  if is_root; then
+    (cd / && runuser -u postgres -- "$@")
+  else
+    "$@"
+  fi
+}
+
 # True when something accepts TCP connections on 127.0.0.1:$1.
 port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null

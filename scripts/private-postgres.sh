@@ -19,10 +19,6 @@ done
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-as_pg() {
-  if is_root; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
-}
-
 cmd=${1:-}
 dir=${2:-}
 [[ -n $cmd && -n $dir ]] || die "usage: private-postgres.sh start|stop|destroy DIR [PORT]"

@@ -40,16 +40,6 @@ FALLBACK_AREA="/var/tmp/whatsapp-crm-$REPO_HASH-$PROFILE"
 
 # --- PostgreSQL ----------------------------------------------------------------
 
-# PostgreSQL refuses to run as root: as root, run its tools as `postgres`
-# from `/` (the caller's cwd may not be readable by that user).
-as_pg() {
-  if is_root; then
-    (cd / && runuser -u postgres -- "$@")
-  else
-    "$@"
-  fi
-}
-
 # Where the cluster lives (sets PG_AREA, PGDATA, PG_SOCK, PG_LOG).
 # As root the data must be reachable by `postgres`; a checkout under /root/
 # is not, so the cluster then goes to /var/tmp instead.

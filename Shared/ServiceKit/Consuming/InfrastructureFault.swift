@@ -24,8 +24,6 @@ public enum InfrastructureFault {
         case is DatabaseConnectionLost: return true
         // The pool gives up on requests after a minute of failed connects (its circuit breaker).
         case let e as ConnectionPoolError: return e == .connectionCreationCircuitBreakerTripped
-        case let e as PostgresTransactionError:
-            return [e.beginError, e.closureError, e.commitError].contains { $0.map(isInfrastructure) ?? false }
         case let e as KafkaError: return e.isTransient
         case is NIOConnectionError, is ChannelError: return true
         case let e as IOError:

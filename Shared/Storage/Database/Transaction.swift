@@ -57,19 +57,19 @@ extension PostgresConnection {
         guard !isClosed else { throw DatabaseConnectionLost() }
         logger.trace("transaction: \(sql)", metadata: ["psql_connection_id": "\(id)"])
         let connection = self
-        let statement = Task { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
         let outcome = FirstOutcome()
-        let timer = Task {
-            try? await Task.sleep(for: limit)
-            outcome.finish(.failure(DatabaseConnectionLost()))
-        }
+        // Unstructured: a statement lost by PostgresNIO never returns, and only the timer ends the wait.
         Task {
             do {
-                _ = try await statement.value
+                try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
                 outcome.finish(.success(()))
             } catch {
                 outcome.finish(.failure(error))
             }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            outcome.finish(.failure(DatabaseConnectionLost()))
         }
         defer { timer.cancel() }
         try await outcome.value()

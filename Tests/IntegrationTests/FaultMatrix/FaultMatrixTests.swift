@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 import Testing
 import WireModels
 
@@ -377,14 +378,11 @@ struct FaultTableRow: Sendable {
 
             """
         for row in rows {
-            func seconds(_ d: Duration) -> Double {
-                Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-            }
-            let recovery = row.run.recovery.map { String(format: "%.1f s", seconds($0)) } ?? "not settled"
+            let recovery = row.run.recovery.map { String(format: "%.1f s", $0.seconds) } ?? "not settled"
             var settled = "not settled"
             if let at = row.run.settled {
-                settled = String(format: "%.1f s", seconds(at))
-                if let base = rows.first?.run.settled { settled += String(format: " (%+.1f)", seconds(at - base)) }
+                settled = String(format: "%.1f s", at.seconds)
+                if let base = rows.first?.run.settled { settled += String(format: " (%+.1f)", (at - base).seconds) }
             }
             out +=
                 "| \(row.fault) | \(row.run.eventsIn) | \(row.run.retries) | \(row.run.metaFaults) "
