@@ -4,7 +4,8 @@ import Testing
 
 /// Every service drains and exits promptly on SIGTERM (Kubernetes kills at 30 s; `make run`
 /// stops everything with it): idle within 3 s, and the sender, mid-send, only after its calls
-/// in flight are answered and recorded.
+/// in flight are answered and recorded. `make test` runs this suite alone, after the others
+/// (scripts/test.sh), so the bounds measure the services rather than a machine running ~80 suites.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct ShutdownTests {
     @Test func everyServiceOfAnIdleStackExitsWithinThreeSecondsOfSIGTERM() async throws {
@@ -24,7 +25,7 @@ struct ShutdownTests {
                 let took = ContinuousClock.now - started
                 times.append("\(name) \(Int(took.seconds * 1000)) ms")
                 #expect(status == 0, "\(name) exit status \(status.map(String.init) ?? "none: SIGKILLed after 10 s")")
-                #expect(took < .seconds(3), "\(name) took \(took) to stop")
+                #expect(took < .seconds(3), "\(name) took \(took) to stop; its last lines:\n\(process.logTail(8))")
                 #expect(!process.logTail(200).contains("Already closed"), "\(name): \(process.logTail(5))")
             }
         }
