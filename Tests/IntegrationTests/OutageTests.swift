@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Storage
+import Synchronization
 import Testing
 
 /// A brief database or broker outage is waited out, not blamed on the records: nothing is
@@ -67,7 +68,8 @@ struct OutageTests {
 
     /// A transaction whose server stopped under it ends with an error instead of hanging: with
     /// PostgresNIO's own `withTransaction` the `ROLLBACK` (or `COMMIT`) went to the closed
-    /// channel and never completed, and the stage that held it stopped consuming (seen on CI).
+    /// channel and never completed, and the stage that held it stopped consuming (seen on CI);
+    /// so did a statement of the transaction's own sent just after the close (seen on CI too).
     @Test(.timeLimit(.minutes(1))) func aTransactionWhoseServerStoppedEndsInsteadOfHanging() async throws {
         let server = try PrivatePostgres.start()
         defer { server.destroy() }
@@ -83,16 +85,42 @@ struct OutageTests {
                 try await eventually("the connection to see the close") { conn.isClosed }
             }
         }
+        // Stopped between two statements, the second sent after the close: PostgresNIO never
+        // answers it; the transaction is given up soon after the close.
+        try server.start()
+        var abandoned: (any Error)?
+        var started = ContinuousClock.now
+        while abandoned == nil && ContinuousClock.now - started < .seconds(10) {
+            let reachedTheSecond = Atomic<Bool>(false)
+            do {
+                try await client.transaction(logger: logger) { conn in
+                    try await conn.query("SELECT 1", logger: logger)
+                    try server.stop()
+                    try await eventually("the connection to see the close") { conn.isClosed }
+                    reachedTheSecond.store(true, ordering: .relaxed)
+                    try await conn.query("SELECT 2", logger: logger)
+                }
+            } catch {
+                if reachedTheSecond.load(ordering: .relaxed) {
+                    abandoned = error
+                } else {
+                    try? server.start()
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+        }
+        #expect(abandoned is DatabaseConnectionLost, "\(String(describing: abandoned))")
+        #expect(ContinuousClock.now - started < .seconds(15))
         // Stopped during a statement: its error comes back, no rollback is sent. (The pool may
         // first hand out the connection the stop closed: that attempt ends at BEGIN.)
         try server.start()
         var cutOff: (any Error)?
-        let started = ContinuousClock.now
+        started = ContinuousClock.now
         while cutOff == nil && ContinuousClock.now - started < .seconds(10) {
-            var running = false
+            let running = Atomic<Bool>(false)
             do {
                 try await client.transaction(logger: logger) { conn in
-                    running = true
+                    running.store(true, ordering: .relaxed)
                     let stop = Task {
                         try await Task.sleep(for: .milliseconds(500))
                         try server.stop()
@@ -101,7 +129,11 @@ struct OutageTests {
                     try await conn.query("SELECT pg_sleep(20)", logger: logger)
                 }
             } catch {
-                if running { cutOff = error } else { try await Task.sleep(for: .milliseconds(200)) }
+                if running.load(ordering: .relaxed) {
+                    cutOff = error
+                } else {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
             }
         }
         #expect(cutOff != nil, "the cut-off transaction did not end")

@@ -19,7 +19,7 @@ struct WorkflowTriggerRun: Sendable {
     }
 
     func callAsFunction(
-        _ rules: @Sendable (WorkflowEngine, inout ActivityOutbox) async throws -> Void
+        _ rules: @escaping @Sendable (WorkflowEngine, inout ActivityOutbox) async throws -> Void
     ) async throws {
         let logger = context.logger
         let engine = engine
