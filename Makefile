@@ -11,7 +11,7 @@ export PATH := $(if $(shell command -v swift),$(PATH),/opt/swift/usr/bin:$(PATH)
 CONFIG ?= debug
 SWIFT_CONFIG := -c $(CONFIG)
 
-.PHONY: help setup build run test test-faults bench-ingest bench-send fuzz stack-up stack-down clean distclean
+.PHONY: help setup build run test test-api test-faults bench-ingest bench-send fuzz stack-up stack-down clean distclean
 
 help: ## show this help
 	@echo "WhatsApp CRM — make targets:"
@@ -29,6 +29,9 @@ run: ## start PostgreSQL, broker, simulator and all services; Ctrl-C stops all
 
 test: ## fresh test stack, swift build --build-tests, swift test; stops the stack
 	@scripts/test.sh
+
+test-api: ## schemathesis against a running gateway, every operation as admin and agent (API_FUZZ_EXAMPLES=100); reports in .data/api-fuzz
+	@API_FUZZ_EXAMPLES=$${API_FUZZ_EXAMPLES:-100} SWIFT_TEST_FLAGS="--filter APIPropertyTests" SKIP_LINT=1 scripts/test.sh
 
 test-faults: ## the fault matrix, full profile: one clean run + one per fault, compared row by row; table in .data/faults/last.md
 	@FAULT_PROFILE=full SWIFT_TEST_FLAGS="--filter FaultMatrixTests" SKIP_LINT=1 scripts/test.sh; rc=$$?; \

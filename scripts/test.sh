@@ -63,6 +63,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 "$REPO_ROOT/scripts/setup.sh"
+# Test-only tools from PyPI: schemathesis for the property-based API tests (APIPropertyTests).
+pip_ensure "$REPO_ROOT/.venv" schemathesis==4.32.5
+export CRM_SCHEMATHESIS="$REPO_ROOT/.venv/bin/schemathesis"
+export API_FUZZ_REPORTS="$REPO_ROOT/.data"
 # Deploy files (compose, k8s/, Dockerfile, Prometheus/Grafana) validated offline; fails the run.
 "$REPO_ROOT/scripts/validate-deploy.sh"
 "$REPO_ROOT/scripts/stack.sh" start

@@ -79,6 +79,19 @@ import WireModels
         #expect(RFC3339.date(from: "2025-11-25T22:05:07+02:00") == Date(timeIntervalSince1970: 1_764_101_107))
         #expect(RFC3339.date(from: "2025-13-25T20:05:07Z") == nil)
         #expect(RFC3339.date(from: "yesterday") == nil)
+        #expect(RFC3339.date(from: "2025-11-25t20:05:07.5z") == Date(timeIntervalSince1970: 1_764_101_107.5))
+        #expect(RFC3339.date(from: "2024-02-29T00:00:00Z") != nil)
+    }
+
+    /// Found by schemathesis: `2024-01-01T12:99:00Z` was rolled over to 13:39 and accepted.
+    @Test func refusesFieldsOutOfRangeInsteadOfRollingThemOver() {
+        for text in [
+            "2024-01-01T12:99:00Z", "2024-01-01T24:00:00Z", "2024-01-01T12:00:61Z", "2023-02-29T00:00:00Z",
+            "2024-02-30T00:00:00Z", "2024-04-31T00:00:00Z", "2024-00-10T00:00:00Z", "2024-01-00T00:00:00Z",
+            "2024-01-01T12:00:00+24:00", "2024-01-01T12:00:00+01:60", "2024-01-01", "2024-01-01T12:00Z",
+        ] {
+            #expect(RFC3339.date(from: text) == nil, "\(text)")
+        }
     }
 
     @Test func roundTripsManyInstants() {

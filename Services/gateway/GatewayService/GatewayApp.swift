@@ -16,11 +16,12 @@ public enum GatewayApp {
         readiness: Readiness, secrets: SecretBox?, limits: RateLimits, logger: Logger
     ) -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
+        router.add(middleware: MethodNotAllowedMiddleware(operations: OpenAPIDocument.operations))
         AdminRoutes.add(to: router, registry: registry, readiness: readiness)
         WebhookController(config: config, producer: producer, limits: limits, logger: logger).add(to: router)
         // A span per API request, continuing the caller's `traceparent`; a send it queues carries it.
         let api = router.group("api/v1").add(middleware: TraceMiddleware())
-            .add(middleware: RateLimitMiddleware(limits: limits))
+            .add(middleware: RateLimitMiddleware(limits: limits)).add(middleware: NULQueryMiddleware())
         let auth = Authenticator(postgres: postgres, logger: logger)
         let activity = ActivityPublisher(
             postgres: postgres, producer: producer, topics: config.topics, source: "gateway", logger: logger)

@@ -28,8 +28,8 @@ public enum JSONCoding {
 }
 
 /// RFC 3339 UTC timestamps with milliseconds (`2026-11-25T20:05:07.764Z`). Every envelope
-/// carries several, so the common form is written and read by hand (Foundation's ISO 8601
-/// format styles cost microseconds each); other valid forms fall back to Foundation.
+/// carries several, so they are written and read by hand (Foundation's ISO 8601 format styles
+/// cost microseconds each, and rolled `12:99` over to `13:39` instead of refusing it).
 public enum RFC3339 {
     public static func string(from date: Date) -> String {
         let totalMs = Int64((date.timeIntervalSince1970 * 1000).rounded())
@@ -62,15 +62,13 @@ public enum RFC3339 {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// RFC 3339's `date-time` (section 5.6), strictly: every field in range (a minute of 99 or
+    /// 31 February is refused, not rolled over), `T`/`Z` in either case, any fraction length.
     public static func date(from string: String) -> Date? {
-        if let d = fastDate(string) { return d }
-        if let d = try? Date(string, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)) {
-            return d
-        }
-        return try? Date(string, strategy: .iso8601)
+        fastDate(string)
     }
 
-    /// `YYYY-MM-DDTHH:MM:SS[.fff…]` then `Z` or `±HH:MM`; anything else returns nil (slow path).
+    /// `YYYY-MM-DDTHH:MM:SS[.fff…]` then `Z` or `±HH:MM`; anything else is nil.
     static func fastDate(_ string: String) -> Date? {
         var b = Array(string.utf8)
         var offsetSeconds = 0
@@ -81,12 +79,14 @@ public enum RFC3339 {
             let digits = [b[b.count - 5], b[b.count - 4], b[b.count - 2], b[b.count - 1]]
             guard digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
             let v = digits.map { Int($0 - UInt8(ascii: "0")) }
+            guard v[0] * 10 + v[1] < 24, v[2] * 10 + v[3] < 60 else { return nil }
             offsetSeconds = sign * ((v[0] * 10 + v[1]) * 3600 + (v[2] * 10 + v[3]) * 60)
             b.removeLast(6)
             b.append(UInt8(ascii: "Z"))
         }
-        guard b.count >= 20, b.last == UInt8(ascii: "Z"), b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-            b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":")
+        guard b.count >= 20, b.last == UInt8(ascii: "Z") || b.last == UInt8(ascii: "z"), b[4] == UInt8(ascii: "-"),
+            b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
+            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":")
         else { return nil }
         func num(_ from: Int, _ count: Int) -> Int? {
             var v = 0
@@ -98,8 +98,8 @@ public enum RFC3339 {
             return v
         }
         guard let year = num(0, 4), let month = num(5, 2), let day = num(8, 2), let hour = num(11, 2),
-            let minute = num(14, 2), let second = num(17, 2), (1...12).contains(month), (1...31).contains(day),
-            hour < 24, minute < 60, second < 61
+            let minute = num(14, 2), let second = num(17, 2), (1...12).contains(month),
+            (1...daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         var fraction = 0.0
         if b.count > 20 {
@@ -121,6 +121,15 @@ public enum RFC3339 {
         t.tm_sec = Int32(second)
         let seconds = timegm(&t) - offsetSeconds
         return Date(timeIntervalSince1970: TimeInterval(seconds) + fraction)
+    }
+}
+
+/// Days in a month of the proleptic Gregorian calendar.
+private func daysIn(month: Int, year: Int) -> Int {
+    switch month {
+    case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+    case 4, 6, 9, 11: return 30
+    default: return 31
     }
 }
 

@@ -54,7 +54,9 @@ public enum JSONValue: Codable, Sendable, Hashable {
     public var stringValue: String? {
         switch self {
         case .string(let s): return s
-        case .number(let n): return n.rounded() == n ? String(Int64(n)) : String(n)
+        // `exactly`: a whole number past Int64 (1e36 in a request body) is not one, and converting
+        // it trapped and took the gateway down (found by schemathesis).
+        case .number(let n): return Int64(exactly: n).map { String($0) } ?? String(n)
         default: return nil
         }
     }

@@ -28,6 +28,7 @@ final class APIHarness: @unchecked Sendable {
         let status: HTTPResponse.Status
         let json: JSONValue?
         var text: String
+        var headers: HTTPFields = [:]
         subscript(_ key: String) -> JSONValue? { json?[key] }
         var items: [JSONValue] { json?["items"]?.arrayValue ?? [] }
         /// The fields named by a 400 validation error.
@@ -100,7 +101,7 @@ final class APIHarness: @unchecked Sendable {
         let text = String(buffer: response.body)
         lock.withLock { bodies.append(text) }
         let json = text.isEmpty ? nil : try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-        return Reply(status: response.status, json: json, text: text)
+        return Reply(status: response.status, json: json, text: text, headers: response.headers)
     }
 
     var allResponseBodies: [String] { lock.withLock { bodies } }

@@ -154,6 +154,15 @@ final class E2EStack: @unchecked Sendable {
             body: body.map { Array($0.utf8) })
     }
 
+    /// A new user with `role` and an API token of theirs (made with the bootstrap admin's token).
+    func userToken(role: String, name: String) async throws -> String {
+        let email = "\(name.lowercased().replacingOccurrences(of: " ", with: "."))-\(id)@example.com"
+        let user = try await api(.POST, "/users", body: #"{"name":"\#(name)","email":"\#(email)","role":"\#(role)"}"#)
+        let userId = try #require(user.json?["id"]?.stringValue, "user not created: \(user.body)")
+        let token = try await api(.POST, "/tokens", body: #"{"user_id":"\#(userId)","name":"\#(name)"}"#)
+        return try #require(token.json?["token"]?.stringValue, "token not created: \(token.body)")
+    }
+
     func count(_ sql: String) async throws -> Int {
         let rows = try await postgres.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM (\(sql)) q"))
         for try await n in rows.decode(Int.self) { return n }

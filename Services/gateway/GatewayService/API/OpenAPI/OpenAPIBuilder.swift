@@ -30,7 +30,11 @@ struct APIOperation: Sendable {
             self.responses["401"] = OA.errorResponse("missing, invalid, revoked or expired token")
             self.responses["403"] = self.responses["403"] ?? OA.errorResponse("the caller's role may not do this")
         }
-        if body != nil { self.responses["400"] = OA.errorResponse("validation failed (every bad field listed)") }
+        if body != nil || !query.isEmpty {
+            self.responses["400"] =
+                self.responses["400"]
+                ?? OA.errorResponse("a query parameter or the body failed validation (every bad field listed)")
+        }
     }
 
     var json: JSONValue {

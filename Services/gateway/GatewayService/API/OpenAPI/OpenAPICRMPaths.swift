@@ -93,6 +93,7 @@ extension OpenAPIPaths {
                 body: OA.any,
                 responses: [
                     "202": OA.jsonResponse("queued sends", OA.any), "404": notFound,
+                    "409": OA.errorResponse("no_test_recipients: none are configured"),
                     "422": OA.errorResponse("refused by the policy gate"),
                 ]),
         ]

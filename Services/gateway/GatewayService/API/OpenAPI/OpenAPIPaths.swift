@@ -137,7 +137,8 @@ enum OpenAPIPaths {
             APIOperation(
                 "GET", "/api/v1/audit-log", tag: "audit", "every API write, newest first (admin, manager)",
                 query: OA.paging + [
-                    OA.query("actor", OA.uuid, "user id"), OA.query("entity", OA.string, "e.g. user, token, account"),
+                    OA.query("actor", OA.string, "a user id, or crmctl for changes made with the operator tool"),
+                    OA.query("entity", OA.string, "e.g. user, token, account"),
                     OA.query("since", OA.dateTime),
                 ],
                 responses: ["200": OA.page(OA.ref("AuditEntry"))]),

@@ -120,7 +120,16 @@ extension OpenAPIPaths {
                     OA.query("template"), OA.query("campaign_id", OA.uuid), OA.query("since", OA.dateTime),
                     OA.query("until", OA.dateTime), OA.query("format", OA.enumeration(["json", "csv"])),
                 ],
-                responses: ["200": OA.page(OA.ref("Message")), "400": OA.errorResponse("bad parameters")]),
+                responses: [
+                    "200": [
+                        "description": "one page (JSON), or every match as CSV with a header line",
+                        "content": [
+                            "application/json": OA.page(OA.ref("Message"))["content"]?["application/json"] ?? [:],
+                            "text/csv": ["schema": OA.string],
+                        ],
+                    ],
+                    "400": OA.errorResponse("bad parameters"),
+                ]),
         ]
     }
 }

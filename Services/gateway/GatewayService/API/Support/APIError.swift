@@ -12,12 +12,18 @@ public struct APIError: Error, HTTPResponseError {
     public let fields: [FieldProblem]
     /// Seconds for `Retry-After` (429).
     public var retryAfter: Int?
+    /// The methods for `Allow` (405).
+    public var allow: [String] = []
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, fields: [FieldProblem] = []) {
+    public init(
+        _ status: HTTPResponse.Status, _ code: String, _ message: String, fields: [FieldProblem] = [],
+        allow: [String] = []
+    ) {
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields
+        self.allow = allow
     }
 
     public static func tooManyRequests(retryAfter seconds: Double) -> APIError {
@@ -46,6 +52,7 @@ public struct APIError: Error, HTTPResponseError {
         }
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
         return Response(
             status: status, headers: headers,
             body: .init(

@@ -71,13 +71,10 @@ enum ResponseFormat: String, Sendable, CaseIterable {
     case csv
 
     init(_ request: Request, _ problems: inout Problems) {
-        if let raw = QueryParameters(request).string("format") {
-            guard let format = ResponseFormat(rawValue: raw.lowercased()) else {
-                problems.add("format", "one of json, csv")
-                self = .json
-                return
-            }
-            self = format
+        let query = QueryParameters(request)
+        if query.isPresent("format") {
+            self =
+                query.oneOf("format", Self.allCases.map(\.rawValue), &problems).flatMap { Self(rawValue: $0) } ?? .json
         } else if let accept = request.headers[.accept], accept.lowercased().contains("text/csv") {
             self = .csv
         } else {

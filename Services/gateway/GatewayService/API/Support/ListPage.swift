@@ -79,12 +79,20 @@ struct QueryParameters {
 
     init(_ request: Request) { self.request = request }
 
+    /// A free-text filter; empty is the same as absent.
     func string(_ name: String) -> String? {
-        request.uri.queryParameters[Substring(name)].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        present(name).flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    /// As sent, empty included: a typed parameter given empty (`?as_of=`) is refused, not ignored.
+    private func present(_ name: String) -> String? {
+        request.uri.queryParameters[Substring(name)].map(String.init)
+    }
+
+    func isPresent(_ name: String) -> Bool { present(name) != nil }
+
     func date(_ name: String, _ problems: inout Problems) -> Date? {
-        guard let raw = string(name) else { return nil }
+        guard let raw = present(name) else { return nil }
         guard let d = RFC3339.date(from: raw) else {
             problems.add(name, "an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z")
             return nil
@@ -93,7 +101,7 @@ struct QueryParameters {
     }
 
     func uuid(_ name: String, _ problems: inout Problems) -> UUID? {
-        guard let raw = string(name) else { return nil }
+        guard let raw = present(name) else { return nil }
         guard let id = UUID(uuidString: raw) else {
             problems.add(name, "an id (UUID)")
             return nil
@@ -102,7 +110,7 @@ struct QueryParameters {
     }
 
     func oneOf(_ name: String, _ values: [String], _ problems: inout Problems) -> String? {
-        guard let raw = string(name) else { return nil }
+        guard let raw = present(name) else { return nil }
         guard values.contains(raw) else {
             problems.add(name, "one of \(values.joined(separator: ", "))")
             return nil
