@@ -46,6 +46,7 @@ RUN swift package resolve
 
 COPY Shared ./Shared
 COPY Services ./Services
+COPY Tools ./Tools
 # Test targets are declared in Package.swift, so their folders must exist
 # (nothing in them is built by `swift build`).
 COPY Tests ./Tests

@@ -5,12 +5,15 @@ let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6)
 ]
 
-/// A service = a library holding its logic (tested) + a thin executable that only wires it.
-func service(_ exe: String, lib: String, folder: String, deps: [Target.Dependency]) -> [Target] {
+/// A service (under Services/) or tool (under Tools/) = a library holding its logic (tested) +
+/// a thin executable that only wires it.
+func service(
+    _ exe: String, lib: String, folder: String, under root: String = "Services", deps: [Target.Dependency]
+) -> [Target] {
     [
-        .target(name: lib, dependencies: deps, path: "Services/\(folder)/\(lib)", swiftSettings: swiftSettings),
+        .target(name: lib, dependencies: deps, path: "\(root)/\(folder)/\(lib)", swiftSettings: swiftSettings),
         .executableTarget(
-            name: exe, dependencies: [.byName(name: lib), "ServiceKit"], path: "Services/\(folder)/main",
+            name: exe, dependencies: [.byName(name: lib), "ServiceKit"], path: "\(root)/\(folder)/main",
             swiftSettings: swiftSettings),
     ]
 }
@@ -96,7 +99,7 @@ let package = Package(
             ],
             path: "Shared/Outbound", swiftSettings: swiftSettings),
     ]
-        // MARK: Services
+        // MARK: Services (the five) and Tools (crmctl, the Cloud API simulator, the load generator)
         + service(
             "gateway", lib: "GatewayService", folder: "gateway",
             deps: [
@@ -113,17 +116,17 @@ let package = Package(
             deps: ["ServiceKit", "Outbound", .product(name: "AsyncHTTPClient", package: "async-http-client")])
         + service("reporter", lib: "ReporterService", folder: "reporter", deps: ["ServiceKit", "Outbound"])
         + service(
-            "crmctl", lib: "CrmCtlCommands", folder: "crmctl",
+            "crmctl", lib: "CrmCtlCommands", folder: "crmctl", under: "Tools",
             deps: ["ServiceKit", "Outbound", .product(name: "ArgumentParser", package: "swift-argument-parser")])
         + service(
-            "wa-simulator", lib: "SimulatorService", folder: "simulator",
+            "wa-simulator", lib: "SimulatorService", folder: "simulator", under: "Tools",
             deps: [
                 "ServiceKit", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ])
         + service(
-            "crm-bench", lib: "IngestBench", folder: "bench",
+            "crm-bench", lib: "IngestBench", folder: "bench", under: "Tools",
             deps: [
                 "ServiceKit", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

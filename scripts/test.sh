@@ -75,7 +75,7 @@ lint_status=skipped
 if [[ -f .swift-format && ${SKIP_LINT:-0} != 1 ]]; then
   log "swift format lint --strict"
   lint_dirs=()
-  for d in Package.swift Shared Services Tests; do [[ -e $d ]] && lint_dirs+=("$d"); done
+  for d in Package.swift Shared Services Tools Tests; do [[ -e $d ]] && lint_dirs+=("$d"); done
   if swift format lint --strict --recursive --parallel "${lint_dirs[@]}"; then
     lint_status=ok
   else
@@ -121,6 +121,6 @@ test_s=$((SECONDS - t0))
 echo "build: ${build_s} s, tests: ${test_s} s ($( ((test_rc == 0)) && echo passed || echo "FAILED, status $test_rc")), lint: $lint_status" >&2
 if ((test_rc != 0)); then exit "$test_rc"; fi
 if [[ $lint_status == FAILED ]]; then
-  echo "swift format lint --strict failed (see above); run: swift format --in-place --recursive Shared Services Tests" >&2
+  echo "swift format lint --strict failed (see above); run: swift format --in-place --recursive Shared Services Tools Tests" >&2
   exit 1
 fi

@@ -4,7 +4,7 @@ import Testing
 /// docker-compose.yml and k8s/*.yaml must run every service and name every environment
 /// variable the code reads, so that no setting ships without a way to set it in a deployment.
 /// The variables are discovered from the sources (string literals used as environment keys
-/// under Shared/ and Services/), not listed here: a new `env["X"]` fails these tests until the
+/// under Shared/, Services/ and Tools/), not listed here: a new `env["X"]` fails these tests until the
 /// deploy files mention X (set it, or document it in a comment). The files' syntax is checked
 /// by scripts/validate-deploy.sh (docker-compose config, kubernetes-validate, hadolint).
 @Suite struct DeployFilesTests {
@@ -28,7 +28,7 @@ import Testing
         // If these go missing, the code reads its environment in a way the patterns below
         // don't recognise: extend `environmentKeyPatterns` rather than weakening this check.
         for core in ["KAFKA_BROKERS", "DATABASE_URL", "HTTP_PORT", "ADMIN_PORT", "WHATSAPP_APP_SECRET"] {
-            #expect(names.contains(core), "environment discovery did not find \(core) in Shared/ or Services/")
+            #expect(names.contains(core), "environment discovery did not find \(core) in Shared/, Services/ or Tools/")
         }
     }
 
@@ -118,7 +118,7 @@ import Testing
         // Simple word boundaries: Unicode ones treat "processInfo.environment" as one word.
         let regexes = try environmentKeyPatterns.map { try Regex($0).wordBoundaryKind(.simple) }
         var found: Set<String> = []
-        for folder in ["Shared", "Services"] {
+        for folder in ["Shared", "Services", "Tools"] {
             let directory = repoRoot.appendingPathComponent(folder)
             let files = try FileManager.default.subpathsOfDirectory(atPath: directory.path)
                 .filter { $0.hasSuffix(".swift") }

@@ -1,7 +1,7 @@
 import Testing
 import WireModels
 
-/// WhatsApp's variants of one person (community knowledge, WHATSAPP-CLOUD-API.md §9), each way round.
+/// WhatsApp's variants of one person (community knowledge, see `WhatsAppVariants`), each way round.
 @Suite struct PhoneWhatsAppVariantTests {
     private func parse(_ input: String, _ region: String? = nil) throws -> ParsedPhoneNumber {
         try PhoneNumber.parse(input, defaultCountry: region)

@@ -11,7 +11,7 @@ import WireModels
         .deletingLastPathComponent()  // Tests/UnitTests
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // the repository
-        .appendingPathComponent("Services/simulator/Fixtures/templates.json")
+        .appendingPathComponent("Tools/simulator/Fixtures/templates.json")
 
     static let headers: HTTPFields = [.authorization: "Bearer \(SimHarness.token)"]
 

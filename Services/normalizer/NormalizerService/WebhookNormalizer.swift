@@ -19,7 +19,7 @@ public struct WebhookNormalizer: Sendable {
         public var unknown: [String] = []
     }
 
-    /// Change fields Meta documents (DESIGN.md / WHATSAPP-CLOUD-API.md); others are flagged unknown.
+    /// Change fields Meta's webhook reference documents; others are flagged unknown.
     static let knownFields: Set<String> = templateFields.union([
         "messages", "account_update", "account_alerts", "account_review_update", "phone_number_quality_update",
         "phone_number_name_update", "business_capability_update", "security", "flows", "user_preferences",

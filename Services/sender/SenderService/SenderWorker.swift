@@ -13,11 +13,11 @@ public enum SenderWorker {
             consumers: [
                 // The whole poll at once: the handler gates, paces and records a poll's sends
                 // together, and per-partition batches would only multiply its round trips.
-                ConsumerSpec(stage: "sender", topics: [Topics.outboundRequest], concurrency: 1) { context in
+                ConsumerSpec(Stages.sender, concurrency: 1) { context in
                     SenderMetrics.register()
                     return SendHandler(context: context, executor: try executor(context))
                 },
-                ConsumerSpec(stage: "sender-templates", topics: [Topics.templateEvent]) { context in
+                ConsumerSpec(Stages.senderTemplates) { context in
                     TemplateEventHandler(context: context, sync: templateSync(context.config))
                 },
             ],

@@ -1,6 +1,4 @@
 import SenderService
 import ServiceKit
 
-await serviceMain("sender") {
-    try await SenderWorker.run()
-}
+await serviceMain("sender") { try await SenderWorker.run() }

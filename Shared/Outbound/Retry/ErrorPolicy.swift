@@ -1,7 +1,7 @@
 import Foundation
 import WireModels
 
-/// What to do after a Cloud API error, from the table in WHATSAPP-CLOUD-API.md §6.
+/// What to do after a Cloud API error, by Meta's error code (table: docs/ARCHITECTURE.md, "Outbound").
 public enum ErrorDecision: Sendable, Equatable {
     /// Try this request again after the back-off for its attempt number (at most `maxAttempts`).
     case retry(maxAttempts: Int)

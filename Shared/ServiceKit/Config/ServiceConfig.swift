@@ -3,7 +3,7 @@ import Logging
 import Storage
 import WireModels
 
-/// Everything a service reads from its environment, read once at start (names: DESIGN.md).
+/// Everything a service reads from its environment, read once at start (names and defaults: docs/CONFIGURATION.md).
 public struct ServiceConfig: Sendable, CustomStringConvertible {
     public var service: String
     public var kafkaBrokers: String

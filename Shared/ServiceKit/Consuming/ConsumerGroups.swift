@@ -1,31 +1,50 @@
 import WireModels
 
-/// Every consume stage of the system and the topics it reads: the consumer groups whose lag
-/// the reporter measures from the outside. A new `ConsumerSpec` in a service's `main` belongs
-/// here too.
-public enum ConsumerGroups {
-    public static let stages: [String: [String]] = [
-        "normalizer": [Topics.webhookRaw],
-        "crm-matcher": [Topics.inboundMessage],
-        "crm-matcher-responses": [Topics.outboundResult],
-        "crm-matcher-preferences": [Topics.accountEvent],
-        "webhooks": [Topics.crmActivity],
-        "crm-matcher-workflows": [Topics.crmActivity],
-        "crm-matcher-failures": [Topics.status, Topics.outboundResult],
-        "sender": [Topics.outboundRequest],
-        "sender-templates": [Topics.templateEvent],
-        "reporter": [Topics.status],
-    ]
+/// One consume stage: its name (the consumer group's suffix) and the topics it reads.
+public struct Stage: Sendable, Hashable {
+    public let name: String
+    public let topics: [String]
 
+    init(_ name: String, _ topics: [String]) {
+        self.name = name
+        self.topics = topics
+    }
+}
+
+/// Every consume stage of the system, declared once: services build their consumers from
+/// these (`ConsumerSpec` takes a `Stage`), and the reporter measures the lag of exactly these
+/// groups from the outside. A new stage is added here and nowhere else.
+public enum Stages {
+    public static let normalizer = Stage("normalizer", [Topics.webhookRaw])
+    public static let crmMatcher = Stage("crm-matcher", [Topics.inboundMessage])
+    /// First responses, WhatsApp's opt-outs, webhook fan-out, workflows and failures each have a
+    /// group of their own: none waits behind inbound traffic (nor it behind them).
+    public static let crmMatcherResponses = Stage("crm-matcher-responses", [Topics.outboundResult])
+    public static let crmMatcherPreferences = Stage("crm-matcher-preferences", [Topics.accountEvent])
+    public static let webhooks = Stage("webhooks", [Topics.crmActivity])
+    public static let crmMatcherWorkflows = Stage("crm-matcher-workflows", [Topics.crmActivity])
+    public static let crmMatcherFailures = Stage("crm-matcher-failures", [Topics.status, Topics.outboundResult])
+    public static let sender = Stage("sender", [Topics.outboundRequest])
+    public static let senderTemplates = Stage("sender-templates", [Topics.templateEvent])
+    public static let reporter = Stage("reporter", [Topics.status])
+
+    public static let all: [Stage] = [
+        normalizer, crmMatcher, crmMatcherResponses, crmMatcherPreferences, webhooks, crmMatcherWorkflows,
+        crmMatcherFailures, sender, senderTemplates, reporter,
+    ]
+}
+
+/// The consumer groups whose lag the reporter (and `crmctl status`) measure from the outside.
+public enum ConsumerGroups {
     /// The deployment's consumer group ids (prefixed as `config` names them): each one's
     /// topics, for measuring it from the broker, and the stage it belongs to, for labelling.
     public static func groups(_ config: ServiceConfig) -> (topics: [String: [String]], stage: [String: String]) {
         var topics: [String: [String]] = [:]
         var stage: [String: String] = [:]
-        for (name, read) in stages {
-            let group = config.consumerGroup(name)
-            topics[group] = read.map(config.topics.name)
-            stage[group] = name
+        for s in Stages.all {
+            let group = config.consumerGroup(s.name)
+            topics[group] = s.topics.map(config.topics.name)
+            stage[group] = s.name
         }
         return (topics, stage)
     }

@@ -15,19 +15,18 @@ public struct WorkerContext: Sendable {
 /// One consume loop of a worker: its stage name (consumer group and metrics label), the topics
 /// it reads and the handler for their records.
 public struct ConsumerSpec: Sendable {
-    public let stage: String
-    public let topics: [String]
+    /// From `Stages`, where every stage is declared once.
+    public let stage: Stage
     public let makeHandler: @Sendable (WorkerContext) throws -> any RecordBatchHandler
     /// Partitions of a poll handled at once; nil = `CONSUMER_CONCURRENCY`. A handler that
     /// batches a whole poll itself sets 1.
     public let concurrency: Int?
 
     public init(
-        stage: String, topics: [String], concurrency: Int? = nil,
+        _ stage: Stage, concurrency: Int? = nil,
         makeHandler: @escaping @Sendable (WorkerContext) throws -> any RecordBatchHandler
     ) {
         self.stage = stage
-        self.topics = topics
         self.concurrency = concurrency
         self.makeHandler = makeHandler
     }
@@ -38,15 +37,6 @@ public struct ConsumerSpec: Sendable {
 /// (schedulers) and the admin HTTP server, run as one ServiceGroup that shuts down gracefully
 /// on SIGTERM/SIGINT (stop polling, finish the batch, commit, close).
 public enum WorkerHost {
-    public static func run(
-        service: String, defaultAdminPort: Int, consumes: [String],
-        makeHandler: @escaping @Sendable (WorkerContext) throws -> any RecordBatchHandler
-    ) async throws {
-        try await run(
-            service: service, defaultAdminPort: defaultAdminPort,
-            consumers: [ConsumerSpec(stage: service, topics: consumes, makeHandler: makeHandler)])
-    }
-
     /// `background` services start after the database and topics are ready (they see an
     /// open `StartupGate`) and stop with the group.
     public static func run(
@@ -69,19 +59,21 @@ public enum WorkerHost {
         let gate = StartupGate()
         let loops = try consumers.map { spec in
             ConsumerLoop(
-                stage: spec.stage,
+                stage: spec.stage.name,
                 makeConsumer: {
                     try KafkaConsumer(
-                        config: config.consumerProperties(stage: spec.stage),
-                        topics: spec.topics.map(config.topics.name), logger: logger)
+                        config: config.consumerProperties(stage: spec.stage.name),
+                        topics: spec.stage.topics.map(config.topics.name), logger: logger)
                 },
                 handler: try spec.makeHandler(context),
                 deadLetters: DeadLetterSink(
-                    stage: spec.stage, topics: config.topics, producer: producer, postgres: postgres, logger: logger),
+                    stage: spec.stage.name, topics: config.topics, producer: producer, postgres: postgres,
+                    logger: logger),
                 gate: gate, batchSize: config.consumerBatchSize,
                 batchLinger: .milliseconds(config.consumerBatchLingerMs),
                 concurrency: spec.concurrency ?? config.consumerConcurrency,
-                crashAfterCommit: config.faultCrashAfterCommit, outageBudget: config.outageBudget(stage: spec.stage),
+                crashAfterCommit: config.faultCrashAfterCommit,
+                outageBudget: config.outageBudget(stage: spec.stage.name),
                 logger: logger)
         }
         let readiness = Readiness([

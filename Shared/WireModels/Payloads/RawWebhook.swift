@@ -36,7 +36,7 @@ extension RawWebhook {
     /// The complete `wa.webhook.raw` envelope for a body, written directly: this runs for
     /// every webhook before Meta gets its answer, and `JSONEncoder` (plus three date
     /// formats) was a large part of the gateway's CPU per request. Decodes as
-    /// `EventEnvelope<RawWebhook>`; `RawWebhookEnvelopeTests` checks that it round-trips.
+    /// `EventEnvelope<RawWebhook>`; `JSONParserTests.rawWebhookEnvelopeRoundTrips` checks that it does.
     public static func envelopeBytes(
         body: [UInt8], sha256: String, receivedAt: Date, source: String, traceId: String? = nil
     ) -> [UInt8] {

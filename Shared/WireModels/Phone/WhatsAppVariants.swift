@@ -1,6 +1,6 @@
 /// Numbers WhatsApp treats as one account although their digits differ.
 ///
-/// These rules are community knowledge gathered from integrators (see WHATSAPP-CLOUD-API.md §9), not
+/// These rules are community knowledge gathered from integrators, not
 /// Meta documentation: Meta documents neither the variants nor which one a webhook will carry, so a
 /// contact must match any of them. The canonical form is the one the country's regulator defines as
 /// the number today, so keys agree with what people type and with what dials:

@@ -1,4 +1,4 @@
-/// The default template catalog: a copy of `Services/simulator/Fixtures/templates.json`, embedded so
+/// The default template catalog: a copy of `Tools/simulator/Fixtures/templates.json`, embedded so
 /// that the simulator needs no file at run time (`make run`, tests, the container image). Set
 /// SIMULATOR_TEMPLATES_FILE to serve another file. `SimulatorTemplateTests` fails when this copy
 /// and the fixture file differ.

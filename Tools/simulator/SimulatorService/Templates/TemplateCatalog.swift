@@ -60,7 +60,7 @@ public struct TemplateCatalog: Sendable {
         }
     }
 
-    /// The catalog compiled into the simulator (a copy of `Services/simulator/Fixtures/templates.json`).
+    /// The catalog compiled into the simulator (a copy of `Tools/simulator/Fixtures/templates.json`).
     public static func bundled() throws -> TemplateCatalog {
         try TemplateCatalog(json: Data(BundledTemplates.json.utf8))
     }

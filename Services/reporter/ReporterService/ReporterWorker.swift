@@ -1,0 +1,17 @@
+import ServiceKit
+
+/// Wires the reporter: delivery statuses into the message log and reports, and in the
+/// background the consumer-lag and backlog exporters.
+public enum ReporterWorker {
+    public static func run() async throws {
+        try await WorkerHost.run(
+            service: "reporter", defaultAdminPort: 9104,
+            consumers: [ConsumerSpec(Stages.reporter) { StatusHandler(context: $0) }],
+            background: { context, gate in
+                [
+                    try GroupLagExporter(config: context.config, gate: gate, logger: context.logger).service,
+                    try BacklogExporter(postgres: context.postgres, gate: gate, logger: context.logger).service,
+                ]
+            })
+    }
+}
