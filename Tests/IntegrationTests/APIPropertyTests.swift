@@ -186,6 +186,35 @@ struct APIPropertyFindingsTests {
         }
     }
 
+    /// Contacts, leads and sends answered 400s with the problems joined into the message only;
+    /// every 400 now lists each bad field in `fields`, as the document's Error says.
+    @Test func every400ListsItsFields() async throws {
+        try await APIHarness.run { h, c in
+            let id = UUID()
+            for (method, path, body, fields) in [
+                (HTTPRequest.Method.get, "/api/v1/contacts?owner_id=x&limit=0", nil, ["limit", "owner_id"]),
+                (.get, "/api/v1/leads?status=maybe&contact_id=1", nil, ["contact_id", "status"]),
+                (.get, "/api/v1/contacts/\(id)/timeline?cursor=x", nil, ["cursor"]),
+                (
+                    .patch, "/api/v1/contacts/\(id)", #"{"name": 5, "tags": "x", "opted_out": 1, "color": "red"}"#,
+                    ["color", "name", "opted_out", "tags"]
+                ),
+                (
+                    .patch, "/api/v1/leads/\(id)", #"{"status": "maybe", "stage": "", "owner_id": "me"}"#,
+                    ["owner_id", "stage", "status"]
+                ),
+                (
+                    .post, "/api/v1/messages", #"{"to": "x", "idempotency_key": "campaign:1"}"#,
+                    ["idempotency_key", "text", "to"]
+                ),
+            ] {
+                let r = try await h.call(c, method, path, token: h.adminToken, raw: body)
+                #expect(r.status == .badRequest, "\(method) \(path): \(r.status) \(r.text)")
+                #expect(Set(r.badFields) == Set(fields), "\(method) \(path): \(r.text)")
+            }
+        }
+    }
+
     /// A NUL character in a query parameter reached PostgreSQL, which stores no NUL in text: a
     /// 500 (`GET /messages?template=…%00…`). Any NUL in an API path or query is a 400.
     @Test func aNULInTheQueryOrPathIs400() async throws {

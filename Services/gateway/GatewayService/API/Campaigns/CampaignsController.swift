@@ -43,8 +43,7 @@ struct CampaignsController: Sendable {
         _ = try await auth.access(request, .manageCampaigns)
         var problems = Problems()
         let page = ListPage(request, problems: &problems)
-        let cursor = page.key.flatMap { KeysetCursor($0) }
-        if page.key != nil && cursor == nil { problems.add("cursor", "not a cursor from a previous page") }
+        let cursor = page.keyset(&problems)
         let state = QueryParameters(request).oneOf("state", CampaignState.allCases.map(\.rawValue), &problems)
         try problems.check()
         let (rows, last) = try await CampaignStore.list(

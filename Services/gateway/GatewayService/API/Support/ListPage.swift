@@ -51,6 +51,32 @@ struct ListPage {
         return PageRequest(after: id, limit: limit)
     }
 
+    /// The cursor key as a keyset position (created-at microseconds + id: contacts, leads,
+    /// tasks, campaigns, outbound webhooks).
+    func keyset(_ problems: inout Problems) -> KeysetCursor? {
+        guard let key else { return nil }
+        guard let cursor = KeysetCursor(key) else {
+            problems.add("cursor", "not a cursor from a previous page")
+            return nil
+        }
+        return cursor
+    }
+
+    /// The cursor key as a position in a merged list (a contact's timeline).
+    func offset(_ problems: inout Problems) -> Int {
+        guard let key else { return 0 }
+        guard let n = Int(key), n >= 0 else {
+            problems.add("cursor", "not a cursor from a previous page")
+            return 0
+        }
+        return n
+    }
+
+    /// A page whose store found the next position itself (nil: this was the last page).
+    func page<Item: Encodable>(_ items: [Item], next: String?) -> Page<Item> {
+        Page(items: items, nextCursor: next.map(Self.encode))
+    }
+
     /// The page to return: a next cursor only when the page is full.
     func page<Item: Encodable>(_ items: [Item], key: (Item) -> String) -> Page<Item> {
         Page(items: items, nextCursor: items.count == limit ? items.last.map { Self.encode(key($0)) } : nil)

@@ -14,14 +14,14 @@ struct LeadsController: Sendable {
     let publisher: ActivityPublisher
     let logger: Logger
 
-    static let statuses: Set<String> = ["open", "won", "lost"]
+    static let statuses = ["open", "won", "lost"]
     static let editable: Set<String> = ["status", "stage", "owner_id"]
 
     func add(to group: RouterGroup<some RequestContext>) {
         group.get("leads") { request, _ in try await self.list(request) }
         group.get("leads/:id") { request, context in
             let principal = try await self.auth.require(request)
-            let id = try pathId(context, "lead")
+            let id = try uuidParameter(context, what: "lead")
             let lead = try await self.postgres.withConnection { conn in
                 try await LeadStore.get(id: id, scope: principal.scope, lock: false, on: conn, logger: self.logger)
             }
@@ -29,56 +29,37 @@ struct LeadsController: Sendable {
             return try json(lead)
         }
         group.patch("leads/:id") { request, context in
-            try await self.patch(request, id: try pathId(context, "lead"))
+            try await self.patch(request, id: try uuidParameter(context, what: "lead"))
         }
     }
 
     func list(_ request: Request) async throws -> Response {
         let principal = try await auth.require(request)
-        var problems: [String] = []
-        let page = KeysetPage(request, problems: &problems)
+        var problems = Problems()
+        let page = ListPage(request, problems: &problems)
+        let cursor = page.keyset(&problems)
+        let query = QueryParameters(request)
         var filter = LeadFilter()
-        filter.contactId = uuidParameter(request, "contact_id", problems: &problems)
-        filter.ownerId = uuidParameter(request, "owner_id", problems: &problems)
-        if let status = request.uri.queryParameters["status"].map(String.init) {
-            if Self.statuses.contains(status) {
-                filter.status = status
-            } else {
-                problems.append("status: one of open, won, lost")
-            }
-        }
-        guard problems.isEmpty else { throw validationFailed(problems) }
+        filter.contactId = query.uuid("contact_id", &problems)
+        filter.ownerId = query.uuid("owner_id", &problems)
+        filter.status = query.oneOf("status", Self.statuses, &problems)
+        try problems.check()
         let result = try await LeadStore.list(
-            filter, scope: principal.scope, after: page.cursor, limit: page.limit, on: postgres, logger: logger)
+            filter, scope: principal.scope, after: cursor, limit: page.limit, on: postgres, logger: logger)
         return try json(Page(items: result.items, nextCursor: result.next?.text))
     }
 
     func patch(_ request: Request, id: UUID) async throws -> Response {
         let principal = try await auth.require(request)
-        let body = try await PatchBody.read(request)
-        var problems = body.unknownFields(allowed: Self.editable)
-        var status: String?
-        if let value = body.fields["status"] {
-            if case .string(let s) = value, Self.statuses.contains(s) {
-                status = s
-            } else {
-                problems.append("status: one of open, won, lost")
-            }
+        var body = try await JSONBody(request, allowed: Self.editable)
+        let status = body.change("status", nullable: false) { $0.oneOf("status", Self.statuses) }.newValue
+        let stage = body.change("stage", nullable: false) { $0.string("stage", maxLength: 64) }.newValue
+        let owner = body.change("owner_id", nullable: true) { $0.uuid("owner_id") }
+        if let newOwner = owner.newValue, !(try await activeUser(newOwner)) {
+            body.problems.add("owner_id", "no active user with this id")
         }
-        var stage: String?
-        if let value = body.fields["stage"] {
-            if case .string(let s) = value, !s.trimmingCharacters(in: .whitespaces).isEmpty, s.count <= 64 {
-                stage = s.trimmingCharacters(in: .whitespaces)
-            } else {
-                problems.append("stage: a non-empty string of at most 64 characters")
-            }
-        }
-        let owner = body.ownerId(problems: &problems)
-        if let newOwner = owner ?? nil, !(try await activeUser(newOwner)) {
-            problems.append("owner_id: no active user with this id")
-        }
-        guard problems.isEmpty else { throw validationFailed(problems) }
-        if principal.scope != .all, let newOwner = owner, newOwner != principal.userId {
+        try body.problems.check()
+        if principal.scope != .all, owner.isSet, owner.newValue != principal.userId {
             throw APIError(.forbidden, "forbidden", "an agent cannot give a lead to another owner")
         }
 
@@ -91,7 +72,7 @@ struct LeadsController: Sendable {
             do {
                 after = try await LeadStore.update(
                     id: id, status: status ?? before.status, stage: stage ?? before.stage,
-                    ownerId: owner ?? before.ownerId, on: conn, logger: logger)
+                    ownerId: owner.isSet ? owner.newValue : before.ownerId, on: conn, logger: logger)
             } catch is LeadStore.AnotherLeadIsOpen {
                 throw APIError(.conflict, "lead_already_open", "the contact has another open lead")
             }

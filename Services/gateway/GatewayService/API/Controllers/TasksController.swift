@@ -23,19 +23,15 @@ struct TasksController: Sendable {
         group.get("tasks") { request, _ in try await self.list(request) }
         group.post("tasks") { request, _ in try await self.create(request) }
         group.patch("tasks/:id") { request, context in
-            try await self.patch(request, id: try pathId(context, "task"))
+            try await self.patch(request, id: try uuidParameter(context, what: "task"))
         }
     }
 
     func list(_ request: Request) async throws -> Response {
         let access = try await auth.access(request, .readCRM)
-        var paging: [String] = []
-        let page = KeysetPage(request, problems: &paging)
         var problems = Problems()
-        for p in paging {  // "field: message"
-            let parts = p.split(separator: ":", maxSplits: 1)
-            problems.add(String(parts[0]), parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : p)
-        }
+        let page = ListPage(request, problems: &problems)
+        let cursor = page.keyset(&problems)
         let query = QueryParameters(request)
         let filter = TaskFilter(
             contactId: query.uuid("contact_id", &problems), ownerId: query.uuid("owner_id", &problems),
@@ -43,8 +39,8 @@ struct TasksController: Sendable {
             dueBefore: query.date("due_before", &problems))
         try problems.check()
         let result = try await TaskStore.list(
-            filter, scope: access.principal.scope, after: page.cursor, limit: page.limit, on: postgres, logger: logger)
-        return try json(Page(items: result.items, nextCursor: result.next?.text))
+            filter, scope: access.principal.scope, after: cursor, limit: page.limit, on: postgres, logger: logger)
+        return try json(page.page(result.items, next: result.next?.text))
     }
 
     func create(_ request: Request) async throws -> Response {

@@ -63,31 +63,30 @@ struct SendBody: Decodable {
 
     /// Shape checks (400, every problem listed); policy comes after, in the gate.
     func ask(to override: String? = nil) throws -> SendIntake.Ask {
-        var problems: [String] = []
+        var problems = Problems()
         let to = (override ?? self.to).flatMap(PhoneNumber.digits)
-        if to == nil { problems.append("to: required, an international phone number") }
+        if to == nil { problems.add("to", "required, an international phone number") }
         if let template {
-            if text != nil { problems.append("text: give text or template, not both") }
-            if (template.name ?? "").isEmpty { problems.append("template.name: required") }
-            if (template.language ?? "").isEmpty { problems.append("template.language: required (e.g. en_US)") }
+            if text != nil { problems.add("text", "give text or template, not both") }
+            if (template.name ?? "").isEmpty { problems.add("template.name", "required") }
+            if (template.language ?? "").isEmpty { problems.add("template.language", "required (e.g. en_US)") }
         } else {
-            if (text ?? "").isEmpty { problems.append("text or template: one is required") }
-            if let t = text, t.utf8.count > 4096 { problems.append("text: at most 4096 bytes") }
+            if (text ?? "").isEmpty { problems.add("text", "give text or a template: one is required") }
+            if let t = text, t.utf8.count > 4096 { problems.add("text", "at most 4096 bytes") }
         }
         if let k = idempotencyKey, k.isEmpty || k.utf8.count > 200 {
-            problems.append("idempotency_key: 1 to 200 bytes")
+            problems.add("idempotency_key", "1 to 200 bytes")
         }
         // Request ids the CRM makes itself; a caller using one could replace or pre-empt them.
         if let k = idempotencyKey, let prefix = Self.reservedKeyPrefixes.first(where: { k.hasPrefix($0) }) {
-            problems.append("idempotency_key: the prefix \(prefix) is reserved for the CRM's own sends")
+            problems.add("idempotency_key", "the prefix \(prefix) is reserved for the CRM's own sends")
         }
-        if let c = campaignId, UUID(uuidString: c) == nil { problems.append("campaign_id: a UUID") }
+        if let c = campaignId, UUID(uuidString: c) == nil { problems.add("campaign_id", "a UUID") }
         if let p = phoneNumberId, !GraphID.isValid(p) {
-            problems.append("phone_number_id: the digits of a configured phone number id")
+            problems.add("phone_number_id", "the digits of a configured phone number id")
         }
-        guard problems.isEmpty, let to else {
-            throw APIError(.badRequest, "validation_failed", problems.joined(separator: "; "))
-        }
+        try problems.check()
+        guard let to else { throw APIError.validation(problems.items) }
         // The client's key is the request id (contract).
         return SendIntake.Ask(
             requestId: idempotencyKey ?? UUID().uuidString.lowercased(), keyGiven: idempotencyKey != nil, to: to,

@@ -106,8 +106,7 @@ struct OutboundWebhooksController: Sendable {
         _ = try await auth.access(request, .readIntegrations)
         var problems = Problems()
         let page = ListPage(request, problems: &problems)
-        let cursor = page.key.flatMap { KeysetCursor($0) }
-        if page.key != nil && cursor == nil { problems.add("cursor", "not a cursor from a previous page") }
+        let cursor = page.keyset(&problems)
         try problems.check()
         let (rows, last) = try await OutboundWebhookStore.list(
             after: cursor, limit: page.limit, on: postgres, logger: logger)

@@ -22,7 +22,7 @@ struct WorkflowRulesController: Sendable {
         group.get("workflow-rules") { request, _ in try await self.list(request) }
         group.post("workflow-rules") { request, _ in try await self.create(request) }
         group.patch("workflow-rules/:id") { request, context in
-            try await self.update(request, id: try pathId(context, "workflow rule"))
+            try await self.update(request, id: try uuidParameter(context, what: "workflow rule"))
         }
     }
 

@@ -19,7 +19,7 @@ struct ContactsController: Sendable {
         group.get("contacts") { request, _ in try await self.list(request) }
         group.get("contacts/:id") { request, context in
             let principal = try await self.auth.require(request)
-            let id = try pathId(context, "contact")
+            let id = try uuidParameter(context, what: "contact")
             let contact = try await self.postgres.withConnection { conn in
                 try await ContactStore.get(id: id, scope: principal.scope, on: conn, logger: self.logger)
             }
@@ -27,55 +27,54 @@ struct ContactsController: Sendable {
             return try json(contact)
         }
         group.patch("contacts/:id") { request, context in
-            try await self.patch(request, id: try pathId(context, "contact"))
+            try await self.patch(request, id: try uuidParameter(context, what: "contact"))
         }
         group.get("contacts/:id/timeline") { request, context in
-            try await self.timeline(request, id: try pathId(context, "contact"))
+            try await self.timeline(request, id: try uuidParameter(context, what: "contact"))
         }
     }
 
     func list(_ request: Request) async throws -> Response {
         let principal = try await auth.require(request)
         let q = request.uri.queryParameters
-        var problems: [String] = []
-        let page = KeysetPage(request, problems: &problems)
+        var problems = Problems()
+        let page = ListPage(request, problems: &problems)
+        let cursor = page.keyset(&problems)
+        let query = QueryParameters(request)
         var filter = ContactFilter()
         if let raw = q["phone"].map(String.init) {
             if let key = ContactMatchKey.forQuery(raw) {
                 filter.matchKey = key
             } else {
-                problems.append("phone: '\(raw)' is not a valid international phone number")
+                problems.add("phone", "'\(raw)' is not a valid international phone number")
             }
         }
-        filter.ownerId = uuidParameter(request, "owner_id", problems: &problems)
+        filter.ownerId = query.uuid("owner_id", &problems)
         filter.query = q["q"].map(String.init)
-        if let text = filter.query, text.count > 200 { problems.append("q: at most 200 characters") }
-        guard problems.isEmpty else { throw validationFailed(problems) }
+        if let text = filter.query, text.count > 200 { problems.add("q", "at most 200 characters") }
+        try problems.check()
         let result = try await ContactStore.list(
-            filter, scope: principal.scope, after: page.cursor, limit: page.limit, on: postgres, logger: logger)
-        return try json(Page(items: result.items, nextCursor: result.next?.text))
+            filter, scope: principal.scope, after: cursor, limit: page.limit, on: postgres, logger: logger)
+        return try json(page.page(result.items, next: result.next?.text))
     }
 
     static let editable: Set<String> = ["name", "owner_id", "tags", "opted_out"]
 
     func patch(_ request: Request, id: UUID) async throws -> Response {
         let principal = try await auth.require(request)
-        let body = try await PatchBody.read(request)
-        var problems = body.unknownFields(allowed: Self.editable)
-        var name = ContactStore.NameChange.keep
-        switch body.fields["name"] {
-        case nil: break
-        case .null: name = .clear
-        case .string(let s) where !s.trimmingCharacters(in: .whitespaces).isEmpty && s.count <= 200:
-            name = .set(s.trimmingCharacters(in: .whitespaces))
-        default: problems.append("name: a non-empty string of at most 200 characters, or null")
+        var body = try await JSONBody(request, allowed: Self.editable)
+        let name: ContactStore.NameChange
+        switch body.change("name", nullable: true, { $0.string("name", maxLength: 200) }) {
+        case .keep: name = .keep
+        case .set(nil): name = .clear
+        case .set(let s?): name = .set(s)
         }
-        let owner = body.ownerId(problems: &problems)
-        if let newOwner = owner ?? nil, !(try await activeUser(newOwner)) {
-            problems.append("owner_id: no active user with this id")
+        let owner = body.change("owner_id", nullable: true) { $0.uuid("owner_id") }
+        if let newOwner = owner.newValue, !(try await activeUser(newOwner)) {
+            body.problems.add("owner_id", "no active user with this id")
         }
         var tags: [String]?
-        if let value = body.fields["tags"] {
+        if let value = body.raw("tags") {
             let strings = value.arrayValue.compactMap { v -> String? in
                 if case .string(let s) = v { return s.trimmingCharacters(in: .whitespaces) }
                 return nil
@@ -86,15 +85,12 @@ struct ContactsController: Sendable {
                 var seen = Set<String>()
                 tags = strings.filter { seen.insert($0).inserted }
             } else {
-                problems.append("tags: an array of at most 50 non-empty strings of at most 64 characters")
+                body.problems.add("tags", "an array of at most 50 non-empty strings of at most 64 characters")
             }
         }
-        var optedOut: Bool?
-        if let value = body.fields["opted_out"] {
-            if let b = value.boolValue { optedOut = b } else { problems.append("opted_out: true or false") }
-        }
-        guard problems.isEmpty else { throw validationFailed(problems) }
-        if principal.scope != .all, let newOwner = owner, newOwner != principal.userId {
+        let optedOut = body.bool("opted_out")
+        try body.problems.check()
+        if principal.scope != .all, owner.isSet, owner.newValue != principal.userId {
             throw APIError(.forbidden, "forbidden", "an agent cannot give a contact to another owner")
         }
         // Consent is the customer's: an agent may record an opt-out, never lift one.
@@ -110,7 +106,8 @@ struct ContactsController: Sendable {
             var outbox = ActivityOutbox(
                 conn: conn, logger: logger, actor: principal.actor, traceParent: Traces.currentTraceParent())
             var after = try await ContactStore.update(
-                id: id, name: name, ownerId: owner ?? before.ownerId, tags: tags ?? before.tags, on: conn,
+                id: id, name: name, ownerId: owner.isSet ? owner.newValue : before.ownerId, tags: tags ?? before.tags,
+                on: conn,
                 logger: logger)
             if let optedOut, optedOut != before.optedOut,
                 let change = try await ConsentStore.record(
@@ -157,28 +154,18 @@ struct ContactsController: Sendable {
 
     func timeline(_ request: Request, id: UUID) async throws -> Response {
         let principal = try await auth.require(request)
-        var problems: [String] = []
-        var limit = 50
-        var offset = 0
-        let q = request.uri.queryParameters
-        if let raw = q["limit"] {
-            if let n = Int(raw), (1...500).contains(n) { limit = n } else { problems.append("limit: 1 to 500") }
-        }
-        if let raw = q["cursor"] {
-            if let n = Int(raw), n >= 0 {
-                offset = n
-            } else {
-                problems.append("cursor: not a cursor from a previous page")
-            }
-        }
-        guard problems.isEmpty else { throw validationFailed(problems) }
+        var problems = Problems()
+        let page = ListPage(request, problems: &problems)
+        let offset = page.offset(&problems)
+        let limit = page.limit
+        try problems.check()
         let items = try await postgres.withConnection { conn in
             guard try await ContactStore.get(id: id, scope: principal.scope, on: conn, logger: logger) != nil else {
                 throw APIError(.notFound, "not_found", "no contact with this id")
             }
             return try await TimelineStore.items(contactId: id, offset: offset, limit: limit, on: conn, logger: logger)
         }
-        return try json(Page(items: items, nextCursor: items.count == limit ? String(offset + limit) : nil))
+        return try json(page.page(items, next: items.count == limit ? String(offset + limit) : nil))
     }
 
     func activeUser(_ id: UUID) async throws -> Bool {
