@@ -54,7 +54,11 @@ extension ServiceConfig {
     /// Four fifths of the consumer's `max.poll.interval.ms` (librdkafka's default: 5 minutes):
     /// how long a stage waits out an outage inside one poll (`ConsumerLoop.outageBudget`).
     public func outageBudget(stage: String) -> Duration {
-        let interval = consumerProperties(stage: stage)["max.poll.interval.ms"].flatMap(Int.init) ?? 300_000
-        return .milliseconds(interval * 4 / 5)
+        maxPollInterval(stage: stage) * 4 / 5
+    }
+
+    /// The stage's `max.poll.interval.ms` (librdkafka's default, 5 minutes, unless configured).
+    public func maxPollInterval(stage: String) -> Duration {
+        .milliseconds(consumerProperties(stage: stage)["max.poll.interval.ms"].flatMap(Int.init) ?? 300_000)
     }
 }

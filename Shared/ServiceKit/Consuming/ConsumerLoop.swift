@@ -35,6 +35,10 @@ public struct ConsumerLoop: Service {
     /// the consumer would miss `max.poll.interval.ms` and leave its group mid-batch, so the
     /// records then count attempts again as before (and may be dead-lettered, replayably).
     let outageBudget: Duration
+    /// How long one call of the handler may take before it is given up (`max.poll.interval.ms`:
+    /// past it the consumer has left its group anyway). A call that never returns — a statement
+    /// PostgresNIO lost when PostgreSQL closed its connection — would otherwise stop the stage.
+    let hangLimit: Duration
     let logger: Logger
     let metrics: StageMetrics
 
@@ -43,7 +47,8 @@ public struct ConsumerLoop: Service {
         deadLetters: DeadLetterSink,
         gate: StartupGate, batchSize: Int, batchLinger: Duration = .zero, concurrency: Int = 1,
         policy: RetryPolicy = RetryPolicy(),
-        crashAfterCommit: Bool = false, outageBudget: Duration = .seconds(240), logger: Logger
+        crashAfterCommit: Bool = false, outageBudget: Duration = .seconds(240), hangLimit: Duration = .seconds(300),
+        logger: Logger
     ) {
         self.stage = stage
         self.makeConsumer = makeConsumer
@@ -56,6 +61,7 @@ public struct ConsumerLoop: Service {
         self.policy = policy
         self.crashAfterCommit = crashAfterCommit
         self.outageBudget = outageBudget
+        self.hangLimit = hangLimit
         self.logger = logger
         self.metrics = StageMetrics(stage: stage)
     }
@@ -65,7 +71,7 @@ public struct ConsumerLoop: Service {
         // topic again only at the next metadata refresh (minutes by default).
         // Leave at once on SIGTERM even while start-up still waits for Kafka or PostgreSQL.
         guard try await gate.waitUnlessShuttingDown() else { return }
-        let consumer = try makeConsumer()
+        var consumer = try makeConsumer()
         logger.info("consuming", metadata: ["stage": "\(stage)"])
         var lastLagReport = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -73,7 +79,7 @@ public struct ConsumerLoop: Service {
                 maxRecords: batchSize, timeout: .milliseconds(250), linger: batchLinger)
             if !records.isEmpty {
                 let started = ContinuousClock.now
-                let (done, interrupted) = try await processByPartition(records, since: started)
+                let (done, interrupted, abandoned) = try await processByPartition(records, since: started)
                 if crashAfterCommit {
                     logger.critical("fault injection: SIGKILL after database commit, before storing offsets")
                     kill(getpid(), SIGKILL)
@@ -85,6 +91,16 @@ public struct ConsumerLoop: Service {
                 }
                 // Shutdown interrupted the retries of some partition: its offsets stay unstored.
                 if interrupted { break }
+                // A handler call was given up: its records must come again, and this consumer's
+                // position is already past them. A new consumer starts from the committed offsets.
+                if abandoned {
+                    do { try await consumer.commit() } catch {
+                        logger.warning("commit failed", metadata: ["error": "\(ErrorText.describe(error))"])
+                    }
+                    await consumer.close()
+                    consumer = try makeConsumer()
+                    logger.warning("consuming again from the committed offsets", metadata: ["stage": "\(stage)"])
+                }
             }
             if ContinuousClock.now - lastLagReport > .seconds(1) {
                 metrics.report(lag: consumer.lag())
@@ -98,15 +114,30 @@ public struct ConsumerLoop: Service {
         await consumer.close()
     }
 
+    /// How a partition's share of a poll ended.
+    enum Handled: Sendable {
+        case done
+        /// Shutdown came during its retries: nothing may be stored.
+        case interrupted
+        /// A handler call passed `hangLimit` and was given up: nothing may be stored.
+        case abandoned
+    }
+
     /// Handles each partition's records (in their order) as a batch of its own, up to
-    /// `concurrency` partitions at once. Returns the records handled, and whether shutdown
-    /// interrupted the retries of a partition (whose records are then left out).
+    /// `concurrency` partitions at once. Returns the records handled, whether shutdown
+    /// interrupted the retries of a partition, and whether a handler call was given up (the
+    /// records of both are left out).
     func processByPartition(_ records: [KafkaRecord], since started: ContinuousClock.Instant = .now) async throws
-        -> (done: [KafkaRecord], interrupted: Bool)
+        -> (done: [KafkaRecord], interrupted: Bool, abandoned: Bool)
     {
-        if concurrency == 1 {
-            return try await process(records, since: started) ? (records, false) : ([], true)
+        func one(_ part: [KafkaRecord]) async throws -> ([KafkaRecord], Bool, Bool) {
+            switch try await process(part, since: started) {
+            case .done: return (part, false, false)
+            case .interrupted: return ([], true, false)
+            case .abandoned: return ([], false, true)
+            }
         }
+        if concurrency == 1 { return try await one(records) }
         struct Partition: Hashable {
             var topic: String
             var partition: Int32
@@ -118,43 +149,42 @@ public struct ConsumerLoop: Service {
             if parts[key] == nil { order.append(key) }
             parts[key, default: []].append(record)
         }
-        if order.count == 1 {
-            return try await process(records, since: started) ? (records, false) : ([], true)
-        }
-        return try await withThrowingTaskGroup(of: ([KafkaRecord], Bool).self) { group in
+        if order.count == 1 { return try await one(records) }
+        return try await withThrowingTaskGroup(of: ([KafkaRecord], Bool, Bool).self) { group in
             var done: [KafkaRecord] = []
             var interrupted = false
+            var abandoned = false
             var running = 0
             func collect() async throws {
-                if let (part, ok) = try await group.next() {
+                if let (part, stopped, gaveUp) = try await group.next() {
                     running -= 1
-                    if ok { done += part } else { interrupted = true }
+                    done += part
+                    interrupted = interrupted || stopped
+                    abandoned = abandoned || gaveUp
                 }
             }
             for key in order {
                 if running >= concurrency { try await collect() }
                 let part = parts[key] ?? []
-                group.addTask { (part, try await process(part, since: started)) }
+                group.addTask { try await one(part) }
                 running += 1
             }
             while running > 0 { try await collect() }
-            return (done, interrupted)
+            return (done, interrupted, abandoned)
         }
     }
 
-    /// Returns false when shutdown interrupted the retries (nothing may be stored then).
-    func process(_ records: [KafkaRecord], since started: ContinuousClock.Instant = .now) async throws -> Bool {
+    func process(_ records: [KafkaRecord], since started: ContinuousClock.Instant = .now) async throws -> Handled {
         var attempt = 0
         var outage = 0
         while true {
             attempt += 1
             do {
-                try await handler.handle(records)
-                return true
+                return try await handleWithinLimit(records) ? .done : .abandoned
             } catch  where InfrastructureFault.isInfrastructure(error) && ContinuousClock.now - started < outageBudget {
                 attempt -= 1
                 outage += 1
-                guard await waitOut(error, records: records.count, round: outage) else { return false }
+                guard await waitOut(error, records: records.count, round: outage) else { return .interrupted }
             } catch {
                 metrics.retried.increment()
                 logger.warning(
@@ -164,31 +194,32 @@ public struct ConsumerLoop: Service {
                         "error": "\(ErrorText.describe(error))",
                     ])
                 if attempt >= policy.batchAttempts { break }
-                guard await pause(policy.delay(afterAttempt: attempt)) else { return false }
+                guard await pause(policy.delay(afterAttempt: attempt)) else { return .interrupted }
             }
         }
         for record in records {
-            guard try await processAlone(record, since: started) else { return false }
+            let handled = try await processAlone(record, since: started)
+            if case .done = handled { continue }
+            return handled
         }
-        return true
+        return .done
     }
 
-    func processAlone(_ record: KafkaRecord, since started: ContinuousClock.Instant = .now) async throws -> Bool {
+    func processAlone(_ record: KafkaRecord, since started: ContinuousClock.Instant = .now) async throws -> Handled {
         var lastError: any Error = CancellationError()
         var attempt = 1
         var outage = 0
         while attempt <= policy.recordAttempts {
             do {
-                try await handler.handle([record])
-                return true
+                return try await handleWithinLimit([record]) ? .done : .abandoned
             } catch  where InfrastructureFault.isInfrastructure(error) && ContinuousClock.now - started < outageBudget {
                 outage += 1
-                guard await waitOut(error, records: 1, round: outage) else { return false }
+                guard await waitOut(error, records: 1, round: outage) else { return .interrupted }
             } catch {
                 lastError = error
                 if attempt < policy.recordAttempts {
                     metrics.retried.increment()
-                    guard await pause(policy.delay(afterAttempt: attempt)) else { return false }
+                    guard await pause(policy.delay(afterAttempt: attempt)) else { return .interrupted }
                 }
                 attempt += 1
             }
@@ -201,12 +232,50 @@ public struct ConsumerLoop: Service {
             do {
                 try await deadLetters.deadLetter(record, error: lastError, attempts: policy.recordAttempts)
                 metrics.failed.increment()
-                return true
+                return .done
             } catch {
                 logger.error("cannot dead-letter yet", metadata: ["error": "\(ErrorText.describe(error))"])
-                guard await pause(policy.delay(afterAttempt: min(tries, 6))) else { return false }
+                guard await pause(policy.delay(afterAttempt: min(tries, 6))) else { return .interrupted }
             }
         }
+    }
+
+    /// One call of the handler, raced against `hangLimit`: false when it was given up (it runs
+    /// on in its own task if it is merely slow, as after any eviction from the group; its
+    /// writes are idempotent and its sends claimed, so the records coming again is harmless).
+    func handleWithinLimit(_ records: [KafkaRecord]) async throws -> Bool {
+        let handler = handler
+        let outcome = FirstResult<Bool>()
+        let work = Task {
+            do {
+                try await handler.handle(records)
+                outcome.finish(.success(true))
+            } catch {
+                outcome.finish(.failure(error))
+            }
+        }
+        let limit = hangLimit
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            outcome.finish(.success(false))
+        }
+        defer { timer.cancel() }
+        let done = try await withTaskCancellationHandler {
+            try await outcome.value()
+        } onCancel: {
+            work.cancel()
+        }
+        if !done {
+            metrics.abandoned.increment()
+            logger.error(
+                "a batch's handler did not return within max.poll.interval.ms; given up, its records will come again",
+                metadata: [
+                    "stage": "\(stage)", "records": "\(records.count)", "limit_s": "\(limit.components.seconds)",
+                    "first_offset": "\(records.first.map { "\($0.topic)/\($0.partition)@\($0.offset)" } ?? "-")",
+                ])
+            work.cancel()
+        }
+        return done
     }
 
     /// One wait during an outage (backing off to `policy.maxDelay`); false on shutdown.

@@ -13,6 +13,8 @@ final class StageMetrics: Sendable {
     let retried: Counter
     /// `crm_outage_waits_total`: waits for PostgreSQL or the broker that spent no attempts.
     let outageWaits: Counter
+    /// `crm_batches_abandoned_total`: handler calls given up after `max.poll.interval.ms`.
+    let abandoned: Counter
     let batchDuration: Metrics.Timer
     let recordAge: Metrics.Timer
     private let reported = Mutex(Set<PartitionKey>())
@@ -29,6 +31,7 @@ final class StageMetrics: Sendable {
         failed = Counter(label: "crm_records_failed_total", dimensions: dims)
         retried = Counter(label: "crm_records_retried_total", dimensions: dims)
         outageWaits = Counter(label: "crm_outage_waits_total", dimensions: dims)
+        abandoned = Counter(label: "crm_batches_abandoned_total", dimensions: dims)
         batchDuration = Metrics.Timer(label: "crm_batch_duration_seconds", dimensions: dims)
         recordAge = Metrics.Timer(label: "crm_record_age_seconds", dimensions: dims)
     }

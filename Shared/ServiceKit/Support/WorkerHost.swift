@@ -74,6 +74,7 @@ public enum WorkerHost {
                 concurrency: spec.concurrency ?? config.consumerConcurrency,
                 crashAfterCommit: config.faultCrashAfterCommit,
                 outageBudget: config.outageBudget(stage: spec.stage.name),
+                hangLimit: config.maxPollInterval(stage: spec.stage.name),
                 logger: logger)
         }
         let readiness = Readiness([

@@ -64,7 +64,7 @@ extension PostgresConnection {
         logger: Logger, _ body: sending @escaping (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let connection = self
-        let outcome = FirstOutcome<Result>()
+        let outcome = FirstResult<Result>()
         let work = Task {
             do {
                 outcome.finish(.success(try await body(connection)))
@@ -100,7 +100,7 @@ extension PostgresConnection {
         guard !isClosed else { throw DatabaseConnectionLost() }
         logger.trace("transaction: \(sql)", metadata: ["psql_connection_id": "\(id)"])
         let connection = self
-        let outcome = FirstOutcome<Void>()
+        let outcome = FirstResult<Void>()
         // Unstructured: a statement lost by PostgresNIO never returns, and only the timer ends the wait.
         Task {
             do {
@@ -130,14 +130,17 @@ extension PostgresConnection {
     }
 }
 
-/// The first of several results, awaited once.
-private final class FirstOutcome<Value: Sendable>: Sendable {
+/// The first of several results, awaited once: work that may never return (a statement
+/// PostgresNIO lost) raced against a timer or a watch.
+public final class FirstResult<Value: Sendable>: Sendable {
+    public init() {}
+
     private typealias State = (result: Swift.Result<Value, any Error>?, waiter: CheckedContinuation<Value, any Error>?)
     private let state = Mutex<State>((nil, nil))
 
     /// Whether this was the first result.
     @discardableResult
-    func finish(_ result: Swift.Result<Value, any Error>) -> Bool {
+    public func finish(_ result: Swift.Result<Value, any Error>) -> Bool {
         let (first, waiter): (Bool, CheckedContinuation<Value, any Error>?) = state.withLock { state in
             guard state.result == nil else { return (false, nil) }
             state.result = result
@@ -149,7 +152,7 @@ private final class FirstOutcome<Value: Sendable>: Sendable {
         return first
     }
 
-    func value() async throws -> Value {
+    public func value() async throws -> Value {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
             let ready: Swift.Result<Value, any Error>? = state.withLock {
                 if let result = $0.result { return result }
