@@ -79,21 +79,21 @@ public struct ConsumerLoop: Service {
                 maxRecords: batchSize, timeout: .milliseconds(250), linger: batchLinger)
             if !records.isEmpty {
                 let started = ContinuousClock.now
-                let (done, interrupted, abandoned) = try await processByPartition(records, since: started)
+                let outcome = try await processByPartition(records, since: started)
                 if crashAfterCommit {
                     logger.critical("fault injection: SIGKILL after database commit, before storing offsets")
                     kill(getpid(), SIGKILL)
                 }
                 // Only the partitions whose records are all in the database.
-                if !done.isEmpty {
-                    try consumer.storeOffsets(for: done)
-                    metrics.batchDone(records: done, since: started)
+                if !outcome.done.isEmpty {
+                    try consumer.storeOffsets(for: outcome.done)
+                    metrics.batchDone(records: outcome.done, since: started)
                 }
                 // Shutdown interrupted the retries of some partition: its offsets stay unstored.
-                if interrupted { break }
+                if outcome.interrupted { break }
                 // A handler call was given up: its records must come again, and this consumer's
                 // position is already past them. A new consumer starts from the committed offsets.
-                if abandoned {
+                if outcome.abandoned {
                     do { try await consumer.commit() } catch {
                         logger.warning("commit failed", metadata: ["error": "\(ErrorText.describe(error))"])
                     }
@@ -123,21 +123,32 @@ public struct ConsumerLoop: Service {
         case abandoned
     }
 
-    /// Handles each partition's records (in their order) as a batch of its own, up to
-    /// `concurrency` partitions at once. Returns the records handled, whether shutdown
-    /// interrupted the retries of a partition, and whether a handler call was given up (the
-    /// records of both are left out).
-    func processByPartition(_ records: [KafkaRecord], since started: ContinuousClock.Instant = .now) async throws
-        -> (done: [KafkaRecord], interrupted: Bool, abandoned: Bool)
-    {
-        func one(_ part: [KafkaRecord]) async throws -> ([KafkaRecord], Bool, Bool) {
-            switch try await process(part, since: started) {
-            case .done: return (part, false, false)
-            case .interrupted: return ([], true, false)
-            case .abandoned: return ([], false, true)
+    /// What became of a poll: the records handled, and whether shutdown interrupted the
+    /// retries of a partition or a handler call was given up (their records are left out).
+    struct PollOutcome {
+        var done: [KafkaRecord] = []
+        var interrupted = false
+        var abandoned = false
+
+        init() {}
+
+        init(_ part: [KafkaRecord], _ handled: Handled) { add(part, handled) }
+
+        mutating func add(_ part: [KafkaRecord], _ handled: Handled) {
+            switch handled {
+            case .done: done += part
+            case .interrupted: interrupted = true
+            case .abandoned: abandoned = true
             }
         }
-        if concurrency == 1 { return try await one(records) }
+    }
+
+    /// Handles each partition's records (in their order) as a batch of its own, up to
+    /// `concurrency` partitions at once.
+    func processByPartition(_ records: [KafkaRecord], since started: ContinuousClock.Instant = .now) async throws
+        -> PollOutcome
+    {
+        if concurrency == 1 { return PollOutcome(records, try await process(records, since: started)) }
         struct Partition: Hashable {
             var topic: String
             var partition: Int32
@@ -149,28 +160,24 @@ public struct ConsumerLoop: Service {
             if parts[key] == nil { order.append(key) }
             parts[key, default: []].append(record)
         }
-        if order.count == 1 { return try await one(records) }
-        return try await withThrowingTaskGroup(of: ([KafkaRecord], Bool, Bool).self) { group in
-            var done: [KafkaRecord] = []
-            var interrupted = false
-            var abandoned = false
+        if order.count == 1 { return PollOutcome(records, try await process(records, since: started)) }
+        return try await withThrowingTaskGroup(of: ([KafkaRecord], Handled).self) { group in
+            var outcome = PollOutcome()
             var running = 0
             func collect() async throws {
-                if let (part, stopped, gaveUp) = try await group.next() {
+                if let (part, handled) = try await group.next() {
                     running -= 1
-                    done += part
-                    interrupted = interrupted || stopped
-                    abandoned = abandoned || gaveUp
+                    outcome.add(part, handled)
                 }
             }
             for key in order {
                 if running >= concurrency { try await collect() }
                 let part = parts[key] ?? []
-                group.addTask { try await one(part) }
+                group.addTask { (part, try await process(part, since: started)) }
                 running += 1
             }
             while running > 0 { try await collect() }
-            return (done, interrupted, abandoned)
+            return outcome
         }
     }
 
@@ -244,27 +251,16 @@ public struct ConsumerLoop: Service {
     /// on in its own task if it is merely slow, as after any eviction from the group; its
     /// writes are idempotent and its sends claimed, so the records coming again is harmless).
     func handleWithinLimit(_ records: [KafkaRecord]) async throws -> Bool {
-        let handler = handler
-        let outcome = FirstResult<Bool>()
-        let work = Task {
-            do {
+        let (handler, limit) = (handler, hangLimit)
+        let done = try await GiveUp.race(
+            {
                 try await handler.handle(records)
-                outcome.finish(.success(true))
-            } catch {
-                outcome.finish(.failure(error))
-            }
-        }
-        let limit = hangLimit
-        let timer = Task {
-            try? await Task.sleep(for: limit)
-            outcome.finish(.success(false))
-        }
-        defer { timer.cancel() }
-        let done = try await withTaskCancellationHandler {
-            try await outcome.value()
-        } onCancel: {
-            work.cancel()
-        }
+                return true
+            },
+            against: {
+                try await Task.sleep(for: limit)
+                return .success(false)
+            })
         if !done {
             metrics.abandoned.increment()
             logger.error(
@@ -273,7 +269,6 @@ public struct ConsumerLoop: Service {
                     "stage": "\(stage)", "records": "\(records.count)", "limit_s": "\(limit.components.seconds)",
                     "first_offset": "\(records.first.map { "\($0.topic)/\($0.partition)@\($0.offset)" } ?? "-")",
                 ])
-            work.cancel()
         }
         return done
     }

@@ -64,32 +64,20 @@ extension PostgresConnection {
         logger: Logger, _ body: sending @escaping (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let connection = self
-        let outcome = FirstResult<Result>()
-        let work = Task {
-            do {
-                outcome.finish(.success(try await body(connection)))
-            } catch {
-                outcome.finish(.failure(error))
-            }
-        }
-        // Polled rather than a callback on `closeFuture`: those stay registered until the
-        // connection closes, one per transaction.
-        let watch = Task {
-            while !connection.isClosed { try await Task.sleep(for: .seconds(1)) }
-            try await Task.sleep(for: Self.bodyGraceAfterClose)
-            if outcome.finish(.failure(DatabaseConnectionLost())) {
+        return try await GiveUp.race(
+            { try await body(connection) },
+            // Polled rather than a callback on `closeFuture`: those stay registered until the
+            // connection closes, one per transaction.
+            against: {
+                while !connection.isClosed { try await Task.sleep(for: .seconds(1)) }
+                try await Task.sleep(for: Self.bodyGraceAfterClose)
+                return .failure(DatabaseConnectionLost())
+            },
+            gaveUp: {
                 logger.warning(
                     "a statement sent after the database closed the connection never returned; transaction abandoned",
                     metadata: ["psql_connection_id": "\(connection.id)"])
-                work.cancel()
-            }
-        }
-        defer { watch.cancel() }
-        return try await withTaskCancellationHandler {
-            try await outcome.value()
-        } onCancel: {
-            work.cancel()
-        }
+            })
     }
 
     /// Runs a statement unless the connection is already closed, and gives up waiting for it
@@ -100,22 +88,12 @@ extension PostgresConnection {
         guard !isClosed else { throw DatabaseConnectionLost() }
         logger.trace("transaction: \(sql)", metadata: ["psql_connection_id": "\(id)"])
         let connection = self
-        let outcome = FirstResult<Void>()
-        // Unstructured: a statement lost by PostgresNIO never returns, and only the timer ends the wait.
-        Task {
-            do {
-                try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-                outcome.finish(.success(()))
-            } catch {
-                outcome.finish(.failure(error))
-            }
-        }
-        let timer = Task {
-            try? await Task.sleep(for: limit)
-            outcome.finish(.failure(DatabaseConnectionLost()))
-        }
-        defer { timer.cancel() }
-        try await outcome.value()
+        try await GiveUp.race(
+            { _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) },
+            against: {
+                try await Task.sleep(for: limit)
+                return .failure(DatabaseConnectionLost())
+            })
     }
 
     /// A FATAL error or a lost connection ended the session: the server rolled back.
@@ -126,40 +104,6 @@ extension PostgresConnection {
         case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown: return true
         case .server: return ["FATAL", "PANIC"].contains(error.serverInfo?[.severity] ?? "")
         default: return false
-        }
-    }
-}
-
-/// The first of several results, awaited once: work that may never return (a statement
-/// PostgresNIO lost) raced against a timer or a watch.
-public final class FirstResult<Value: Sendable>: Sendable {
-    public init() {}
-
-    private typealias State = (result: Swift.Result<Value, any Error>?, waiter: CheckedContinuation<Value, any Error>?)
-    private let state = Mutex<State>((nil, nil))
-
-    /// Whether this was the first result.
-    @discardableResult
-    public func finish(_ result: Swift.Result<Value, any Error>) -> Bool {
-        let (first, waiter): (Bool, CheckedContinuation<Value, any Error>?) = state.withLock { state in
-            guard state.result == nil else { return (false, nil) }
-            state.result = result
-            let waiter = state.waiter
-            state.waiter = nil
-            return (true, waiter)
-        }
-        waiter?.resume(with: result)
-        return first
-    }
-
-    public func value() async throws -> Value {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
-            let ready: Swift.Result<Value, any Error>? = state.withLock {
-                if let result = $0.result { return result }
-                $0.waiter = continuation
-                return nil
-            }
-            if let ready { continuation.resume(with: ready) }
         }
     }
 }
