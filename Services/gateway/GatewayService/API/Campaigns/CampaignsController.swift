@@ -176,9 +176,7 @@ struct CampaignsController: Sendable {
         var problems = Problems()
         let page = ListPage(request, problems: &problems)
         let state = QueryParameters(request).oneOf("state", Self.recipientStates, &problems)
-        if let key = page.key, key.isEmpty || !key.allSatisfy(\.isNumber) {
-            problems.add("cursor", "not a cursor from a previous page")
-        }
+        _ = page.decodedKey({ !$0.isEmpty && $0.allSatisfy(\.isNumber) ? $0 : nil }, &problems)
         try problems.check()
         _ = try await campaign(id)
         let rows = try await CampaignStore.recipients(

@@ -55,8 +55,7 @@ struct RoutingRulesController: Sendable {
         _ = try await auth.access(request, .readRouting)
         var problems = Problems()
         let page = ListPage(request, problems: &problems)
-        let offset = page.key.map { Int($0) ?? -1 } ?? 0
-        if offset < 0 { problems.add("cursor", "not a cursor from a previous page") }
+        let offset = page.offset(&problems)
         try problems.check()
         let rules = try await RoutingRuleStore.list(offset: offset, limit: page.limit, on: postgres, logger: logger)
         return try json(page.page(rules) { _ in String(offset + page.limit) })

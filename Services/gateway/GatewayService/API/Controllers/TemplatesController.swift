@@ -44,9 +44,8 @@ struct TemplatesController: Sendable {
         var problems = Problems()
         let list = ListPage(request, problems: &problems)
         // The key is `name/language/waba` of the previous page's last template.
-        if let key = list.key, key.split(separator: "/", omittingEmptySubsequences: false).count != 3 {
-            problems.add("cursor", "not a cursor from a previous page")
-        }
+        _ = list.decodedKey(
+            { $0.split(separator: "/", omittingEmptySubsequences: false).count == 3 ? $0 : nil }, &problems)
         try problems.check()
         let status = request.uri.queryParameters["status"].map { String($0).uppercased() }
         let items = try await TemplateStore.list(

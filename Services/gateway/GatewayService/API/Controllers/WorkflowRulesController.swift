@@ -30,15 +30,13 @@ struct WorkflowRulesController: Sendable {
         _ = try await auth.access(request, .manageAutomation)
         var problems = Problems()
         let page = ListPage(request, problems: &problems)
-        var after: (position: Int, id: UUID)?
-        if let key = page.key {
-            let parts = key.split(separator: "_")
-            if parts.count == 2, let position = Int(parts[0]), let id = UUID(uuidString: String(parts[1])) {
-                after = (position, id)
-            } else {
-                problems.add("cursor", "not a cursor from a previous page")
-            }
-        }
+        let after = page.decodedKey(
+            { key -> (position: Int, id: UUID)? in
+                let parts = key.split(separator: "_")
+                guard parts.count == 2, let position = Int(parts[0]), let id = UUID(uuidString: String(parts[1]))
+                else { return nil }
+                return (position, id)
+            }, &problems)
         try problems.check()
         let rules = try await WorkflowStore.list(after: after, limit: page.limit, on: postgres, logger: logger)
         return try json(

@@ -29,11 +29,7 @@ struct MessageLogController: Sendable {
         var problems = Problems()
         let format = ResponseFormat(request, &problems)
         let list = ListPage(request, problems: &problems)
-        var cursor: MessageLogCursor?
-        if let key = list.key {
-            cursor = MessageLogCursor(key)
-            if cursor == nil { problems.add("cursor", "not a cursor from a previous page") }
-        }
+        let cursor = list.decodedKey({ MessageLogCursor($0) }, &problems)
         let filter = Self.filter(QueryParameters(request), &problems)
         try problems.check()
         let owner = access.ownerScope

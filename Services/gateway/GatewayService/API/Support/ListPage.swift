@@ -27,50 +27,43 @@ struct ListPage {
             if let k = Self.decode(String(raw)) {
                 key = k
             } else {
-                problems.add("cursor", "not a cursor from a previous page")
+                problems.add("cursor", Self.notACursor)
             }
         }
     }
 
     /// The cursor key as a UUID (lists ordered by id); a malformed one is a problem.
     func uuid(_ problems: inout Problems) -> PageRequest<UUID> {
-        guard let key else { return PageRequest(after: nil, limit: limit) }
-        guard let id = UUID(uuidString: key) else {
-            problems.add("cursor", "not a cursor from a previous page")
-            return PageRequest(after: nil, limit: limit)
-        }
-        return PageRequest(after: id, limit: limit)
+        PageRequest(after: decodedKey({ UUID(uuidString: $0) }, &problems), limit: limit)
     }
 
     func int64(_ problems: inout Problems) -> PageRequest<Int64> {
-        guard let key else { return PageRequest(after: nil, limit: limit) }
-        guard let id = Int64(key) else {
-            problems.add("cursor", "not a cursor from a previous page")
-            return PageRequest(after: nil, limit: limit)
-        }
-        return PageRequest(after: id, limit: limit)
+        PageRequest(after: decodedKey({ Int64($0) }, &problems), limit: limit)
     }
 
     /// The cursor key as a keyset position (created-at microseconds + id: contacts, leads,
     /// tasks, campaigns, outbound webhooks).
     func keyset(_ problems: inout Problems) -> KeysetCursor? {
-        guard let key else { return nil }
-        guard let cursor = KeysetCursor(key) else {
-            problems.add("cursor", "not a cursor from a previous page")
-            return nil
-        }
-        return cursor
+        decodedKey({ KeysetCursor($0) }, &problems)
     }
 
     /// The cursor key as a position in a merged list (a contact's timeline).
     func offset(_ problems: inout Problems) -> Int {
-        guard let key else { return 0 }
-        guard let n = Int(key), n >= 0 else {
-            problems.add("cursor", "not a cursor from a previous page")
-            return 0
-        }
-        return n
+        decodedKey({ Int($0).flatMap { $0 >= 0 ? $0 : nil } }, &problems) ?? 0
     }
+
+    /// The cursor key read by `parse` (nil without a cursor); a key it cannot read is a
+    /// problem of `cursor`, as a cursor that does not decode is.
+    func decodedKey<Key>(_ parse: (String) -> Key?, _ problems: inout Problems) -> Key? {
+        guard let key else { return nil }
+        guard let value = parse(key) else {
+            problems.add("cursor", Self.notACursor)
+            return nil
+        }
+        return value
+    }
+
+    private static let notACursor = "not a cursor from a previous page"
 
     /// A page whose store found the next position itself (nil: this was the last page).
     func page<Item: Encodable>(_ items: [Item], next: String?) -> Page<Item> {
