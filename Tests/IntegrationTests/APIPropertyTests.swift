@@ -14,8 +14,9 @@ import WireModels
 struct APIPropertyTests {
     @Test func everyOperationAnswersAsDocumentedForAnAdminAndAnAgent() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let schemathesis = try #require(
-            environment["CRM_SCHEMATHESIS"], "CRM_SCHEMATHESIS is set by `make test` (schemathesis in .venv)")
+        let binary = URL(
+            fileURLWithPath: try #require(
+                environment["CRM_SCHEMATHESIS"], "CRM_SCHEMATHESIS is set by `make test` (schemathesis in .venv)"))
         let examples = environment["API_FUZZ_EXAMPLES"] ?? "20"
         let reports = URL(fileURLWithPath: environment["API_FUZZ_REPORTS"] ?? NSTemporaryDirectory())
             .appendingPathComponent("api-fuzz")
@@ -39,13 +40,26 @@ struct APIPropertyTests {
             for (role, token) in [("admin", admin), ("agent", agent)] {
                 for pass in passes {
                     let name = "\(role)-\(pass.name)"
-                    let run = try SchemathesisRun(
-                        binary: schemathesis, schema: "\(stack.gatewayURL)/api/v1/openapi.json", token: token,
-                        examples: examples, filter: pass.filter, report: reports.appendingPathComponent("\(name).xml"),
-                        log: reports.appendingPathComponent("\(name).log"))
-                    let status = try await run.wait(timeout: .seconds(480))
-                    let output = run.output()
-                    print("schemathesis as \(role), \(pass.name) (\(examples) examples each):\n\(run.summary(output))")
+                    let run = try ServiceProcess(
+                        binDir: binary.deletingLastPathComponent().path, name: name,
+                        binary: binary.lastPathComponent,
+                        // Plain output, no progress bars, no telemetry.
+                        environment: ["SCHEMATHESIS_TELEMETRY": "false", "NO_COLOR": "1", "COLUMNS": "160"],
+                        logDir: reports,
+                        arguments: Self.arguments(
+                            schema: "\(stack.gatewayURL)/api/v1/openapi.json", token: token, examples: examples,
+                            report: reports.appendingPathComponent("\(name).xml")) + pass.filter,
+                        // Its cache (`.schemathesis/`) goes beside the reports, not into the checkout.
+                        currentDirectory: reports, logFile: "\(name).log")
+                    let status: Int32
+                    do {
+                        status = try await run.waitForExit(timeout: .seconds(480)).status
+                    } catch {
+                        await run.stop()
+                        throw error
+                    }
+                    let output = run.logTail(400)
+                    print("schemathesis as \(role), \(pass.name) (\(examples) examples each):\n\(Self.summary(output))")
                     #expect(status == 0, "schemathesis as \(role) found problems:\n\(output.suffix(12_000))")
                     if pass.name == "rest" {
                         #expect(
@@ -56,63 +70,24 @@ struct APIPropertyTests {
             }
         }
     }
-}
 
-/// One `schemathesis run`, its output in a file (read when it ends, so no thread blocks).
-final class SchemathesisRun: @unchecked Sendable {
-    let process = Process()
-    let log: URL
-
-    init(
-        binary: String, schema: String, token: String, examples: String, filter: [String], report: URL, log: URL
-    ) throws {
-        self.log = log
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.executableURL = URL(fileURLWithPath: binary)
-        // Its cache (`.schemathesis/`) goes beside the reports, not into the checkout.
-        process.currentDirectoryURL = log.deletingLastPathComponent()
-        process.arguments =
-            [
-                "run", schema, "--checks", "all", "--exclude-checks", "positive_data_acceptance", "--header",
-                "Authorization: Bearer \(token)",
-                "--max-examples", examples, "--seed", "20261205", "--workers", "1", "--request-timeout", "10",
-                "--report", "junit", "--report-junit-path", report.path, "--no-color", "--output-truncate", "false",
-            ] + filter
-        // Plain output, no progress bars, no telemetry.
-        process.environment = ProcessInfo.processInfo.environment.merging([
-            "SCHEMATHESIS_TELEMETRY": "false", "NO_COLOR": "1", "COLUMNS": "160",
-        ]) { _, new in new }
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+    static func arguments(schema: String, token: String, examples: String, report: URL) -> [String] {
+        [
+            "run", schema, "--checks", "all", "--exclude-checks", "positive_data_acceptance", "--header",
+            "Authorization: Bearer \(token)", "--max-examples", examples, "--seed", "20261205", "--workers", "1",
+            "--request-timeout", "10", "--report", "junit", "--report-junit-path", report.path, "--no-color",
+            "--output-truncate", "false",
+        ]
     }
-
-    func wait(timeout: Duration) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
-        if process.isRunning {
-            process.terminate()
-            throw SchemathesisTimedOut(after: timeout)
-        }
-        return process.terminationStatus
-    }
-
-    func output() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     /// The run's closing lines (operations, test cases, failures) without the per-case detail.
-    func summary(_ output: String) -> String {
+    static func summary(_ output: String) -> String {
         let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
         guard let start = lines.lastIndex(where: { $0.contains("SUMMARY") }) else {
             return lines.suffix(15).joined(separator: "\n")
         }
         return lines[start...].joined(separator: "\n")
     }
-}
-
-struct SchemathesisTimedOut: Error, CustomStringConvertible {
-    let after: Duration
-    var description: String { "schemathesis still running after \(after)" }
 }
 
 /// What schemathesis found, each kept as a test of its own (in-process router, real PostgreSQL).

@@ -7,17 +7,19 @@ final class ServiceProcess: @unchecked Sendable {
     let process = Process()
     let logURL: URL
 
-    /// `binary` defaults to `name`; a second replica of a service has a name of its own.
+    /// `binary` defaults to `name`; a second replica of a service has a name of its own. The log
+    /// is `logFile` in `logDir` (default: the name and a random suffix).
     init(
         binDir: String, name: String, binary: String? = nil, environment: [String: String], logDir: URL,
-        arguments: [String] = []
+        arguments: [String] = [], currentDirectory: URL? = nil, logFile: String? = nil
     ) throws {
         self.name = name
-        logURL = logDir.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(6)).log")
+        logURL = logDir.appendingPathComponent(logFile ?? "\(name)-\(UUID().uuidString.prefix(6)).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         process.executableURL = URL(fileURLWithPath: binDir).appendingPathComponent(binary ?? name)
         process.arguments = arguments
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = log
         process.standardError = log
