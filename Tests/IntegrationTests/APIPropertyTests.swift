@@ -230,6 +230,14 @@ struct APIPropertyFindingsTests {
             }
             #expect(actor?["schema"]?["format"] == nil, "actor is not only a UUID")
             #expect(try await h.call(c, .get, "/api/v1/audit-log?actor=crmctl", token: h.adminToken).status == .ok)
+            // A create body takes null for an optional field (as absent); PATCH does not say so.
+            let create = paths["/api/v1/users"]?["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]
+            #expect(create?["properties"]?["email"]?["type"] == .array(["string", "null"]))
+            #expect(create?["properties"]?["name"]?["type"] == "string")
+            let created = try await h.call(
+                c, .post, "/api/v1/users", token: h.adminToken, raw: #"{"name": "Nul", "role": "agent", "email": null}"#
+            )
+            #expect(created.status == .created, "\(created.text)")
         }
     }
 }

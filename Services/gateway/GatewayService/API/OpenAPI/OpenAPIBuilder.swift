@@ -24,7 +24,9 @@ struct APIOperation: Sendable {
         self.summary = summary
         self.auth = auth
         self.parameters = Self.pathParameters(path) + query
-        self.requestSchema = body
+        // A create body reads a null optional field as absent (`JSONBody`, and `Decodable`'s
+        // optionals); the document says so. PATCH bodies refuse null where it means nothing.
+        self.requestSchema = method.uppercased() == "POST" ? body.map(Self.nullOptionals) : body
         self.responses = responses
         if auth {
             self.responses["401"] = OA.errorResponse("missing, invalid, revoked or expired token")
@@ -51,6 +53,26 @@ struct APIOperation: Sendable {
         }
         o["security"] = auth ? .array([.object(["bearer": .array([])])]) : .array([])
         return .object(o)
+    }
+
+    /// An object schema whose properties outside `required` also take null.
+    static func nullOptionals(_ schema: JSONValue) -> JSONValue {
+        guard case .object(var object) = schema, case .object(var properties)? = object["properties"] else {
+            return schema
+        }
+        let required = Set((object["required"]?.arrayValue ?? []).compactMap(\.stringValue))
+        for (name, property) in properties where !required.contains(name) {
+            guard case .object(var p) = property else { continue }
+            switch p["type"] {
+            case .string(let type)?: p["type"] = .array([.string(type), "null"])
+            case .array(let types)? where !types.contains("null"): p["type"] = .array(types + ["null"])
+            default: continue
+            }
+            if case .array(let values)? = p["enum"], !values.contains(.null) { p["enum"] = .array(values + [.null]) }
+            properties[name] = .object(p)
+        }
+        object["properties"] = .object(properties)
+        return .object(object)
     }
 
     static func pathParameters(_ path: String) -> [JSONValue] {
