@@ -57,6 +57,8 @@ let package = Package(
             name: "WireModels",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/WireModels", swiftSettings: swiftSettings),
+        // Pure domain: rules, routing, policy, retry and template decisions; no I/O.
+        .target(name: "CRMCore", dependencies: ["WireModels"], path: "Shared/CRMCore", swiftSettings: swiftSettings),
         .target(
             name: "Kafka",
             dependencies: [
@@ -68,7 +70,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "WireModels",
+                "WireModels", "CRMCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -77,7 +79,7 @@ let package = Package(
         .target(
             name: "ServiceKit",
             dependencies: [
-                "WireModels", "Kafka", "Storage",
+                "WireModels", "CRMCore", "Kafka", "Storage",
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,13 +90,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                .product(name: "Yams", package: "Yams"),
             ],
             path: "Shared/ServiceKit", swiftSettings: swiftSettings),
+        // The CRM configuration file (accounts, numbers, users, routing rules): parse, check, apply.
+        .target(
+            name: "CRMSetup",
+            dependencies: [
+                "CRMCore", "ServiceKit", "Storage", "WireModels",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Shared/CRMSetup", swiftSettings: swiftSettings),
         .target(
             name: "Outbound",
             dependencies: [
-                "Storage", "WireModels", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "CRMCore", "Storage", "WireModels", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/Outbound", swiftSettings: swiftSettings),
@@ -103,21 +114,28 @@ let package = Package(
         + service(
             "gateway", lib: "GatewayService", folder: "gateway",
             deps: [
-                "ServiceKit", "Outbound", .product(name: "Crypto", package: "swift-crypto"),
+                "ServiceKit", "CRMCore", "CRMSetup", "Outbound", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ])
         + service("normalizer", lib: "NormalizerService", folder: "normalizer", deps: ["ServiceKit"])
         + service(
             "crm-matcher", lib: "MatcherService", folder: "crm-matcher",
-            deps: ["ServiceKit", "Outbound", .product(name: "AsyncHTTPClient", package: "async-http-client")])
+            deps: [
+                "ServiceKit", "CRMCore", "Outbound", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ])
         + service(
             "sender", lib: "SenderService", folder: "sender",
-            deps: ["ServiceKit", "Outbound", .product(name: "AsyncHTTPClient", package: "async-http-client")])
+            deps: [
+                "ServiceKit", "CRMCore", "Outbound", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ])
         + service("reporter", lib: "ReporterService", folder: "reporter", deps: ["ServiceKit", "Outbound"])
         + service(
             "crmctl", lib: "CrmCtlCommands", folder: "crmctl", under: "Tools",
-            deps: ["ServiceKit", "Outbound", .product(name: "ArgumentParser", package: "swift-argument-parser")])
+            deps: [
+                "ServiceKit", "CRMSetup", "Outbound",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ])
         + service(
             "wa-simulator", lib: "SimulatorService", folder: "simulator", under: "Tools",
             deps: [
@@ -143,7 +161,8 @@ let package = Package(
             .testTarget(
                 name: "UnitTests",
                 dependencies: [
-                    "WireModels", "Kafka", "Storage", "ServiceKit", "GatewayService", "NormalizerService",
+                    "WireModels", "CRMCore", "CRMSetup", "Kafka", "Storage", "ServiceKit", "GatewayService",
+                    "NormalizerService",
                     "MatcherService", "ReporterService", "SenderService", "SimulatorService", "Outbound", "IngestBench",
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -155,7 +174,9 @@ let package = Package(
             .testTarget(
                 name: "IntegrationTests",
                 dependencies: [
-                    "WireModels", "Kafka", "Storage", "ServiceKit", "MatcherService", "GatewayService", "Outbound",
+                    "WireModels", "CRMCore", "CRMSetup", "Kafka", "Storage", "ServiceKit", "MatcherService",
+                    "GatewayService",
+                    "Outbound",
                     .product(name: "HummingbirdTesting", package: "hummingbird"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -2,10 +2,13 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// One dedicated OS thread that runs blocking librdkafka calls (consumer poll, sync commit,
-/// close, admin requests) in FIFO order. Blocking one of the few threads of Swift's
-/// cooperative pool would stall unrelated tasks, so these calls never run there.
-final class BlockingExecutor: Sendable {
+/// One dedicated OS thread per client that runs its blocking librdkafka calls (consumer poll,
+/// sync commit, close, admin requests) in FIFO order. Blocking one of the few threads of
+/// Swift's cooperative pool (or, in the gateway, of NIO's event loops, which run its tasks)
+/// would stall unrelated work, so these calls never run there: `run` hands the call to this
+/// thread as a Swift `TaskExecutor`, and every blocking call checks, in debug builds (the
+/// tests), that it is on such a thread (`assertOnBlockingThread`).
+final class BlockingExecutor: TaskExecutor, Sendable {
     private struct Queue {
         var jobs: [@Sendable () -> Void] = []
         var accepting = true
@@ -17,7 +20,10 @@ final class BlockingExecutor: Sendable {
 
     init(name: String) {
         // The thread keeps the executor alive until `shutdown` lets it finish.
-        let thread = Thread { [self] in self.work() }
+        let thread = Thread { [self] in
+            Thread.current.threadDictionary[Self.marker] = true
+            self.work()
+        }
         thread.name = name
         thread.start()
     }
@@ -25,15 +31,32 @@ final class BlockingExecutor: Sendable {
     /// Thrown by `run` once the executor was shut down.
     struct Rejected: Error {}
 
-    /// Runs `body` on the executor's thread. Throws `Rejected` if the executor was shut down.
+    private static let marker = "crm.rdkafka-blocking-thread"
+
+    /// Fails (debug builds) unless called on a blocking executor's thread.
+    static func assertOnBlockingThread(file: StaticString = #fileID, line: UInt = #line) {
+        assert(
+            Thread.current.threadDictionary[marker] != nil,
+            "a blocking librdkafka call outside its client's thread", file: file, line: line)
+    }
+
+    /// Runs `body` on the executor's thread (this executor is the task's preferred executor
+    /// while it runs). Throws `Rejected` if the executor was shut down.
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let accepted = submit {
-                continuation.resume(with: Result(catching: body))
-            }
-            if !accepted {
-                continuation.resume(throwing: Rejected())
-            }
+        guard queue.withLock({ $0.accepting }) else { throw Rejected() }
+        return try await withTaskExecutorPreference(self) { try body() }
+    }
+
+    /// `TaskExecutor`: a job runs on the thread in FIFO order with the blocking calls. One that
+    /// arrives after `shutdown` (a task still finishing) gets a short-lived thread instead.
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        if !submit({ job.runSynchronously(on: executor) }) {
+            Thread {
+                Thread.current.threadDictionary[Self.marker] = true
+                job.runSynchronously(on: executor)
+            }.start()
         }
     }
 

@@ -26,28 +26,12 @@ public struct GroupPartitionLag: Sendable, Equatable {
 /// (ListOffsets) and the first unprocessed record's timestamp, without joining the groups.
 /// This keeps working when every member of a group is down — exactly when lag matters —
 /// unlike the lag each worker reports about itself.
+/// Run through `KafkaAdminClient.measureLag`.
 public enum GroupLagProbe {
-    /// `groups`: group id → its topics. Blocking work runs on a thread of its own.
-    public static func measure(
-        groups: [String: [String]], config: [String: String], timeout: Duration, logger: Logger
-    ) async throws -> [GroupPartitionLag] {
-        let executor = BlockingExecutor(name: "rdkafka-lag-probe")
-        defer { executor.shutdown() }
-        var out: [GroupPartitionLag] = []
-        // Group by group, so that a cancelled probe (a service shutting down) stops after the
-        // group it is measuring instead of after all of them.
-        for (group, topics) in groups.sorted(by: { $0.key < $1.key }) {
-            try Task.checkCancellation()
-            out += try await executor.run {
-                try measureGroup(group, topics: topics, config: config, timeout: timeout, logger: logger)
-            }
-        }
-        return out
-    }
-
     static func measureGroup(
         _ group: String, topics: [String], config: [String: String], timeout: Duration, logger: Logger
     ) throws -> [GroupPartitionLag] {
+        BlockingExecutor.assertOnBlockingThread()
         var properties = config
         properties["group.id"] = group
         // Never commits or stores anything: reading the first unprocessed record must not move the group.

@@ -18,48 +18,86 @@ public struct TopicSpec: Sendable {
     }
 }
 
-/// Cluster administration on a short-lived handle. The requests block, so they run on a
-/// thread of their own.
-public enum KafkaAdmin {
-    /// Creates topics, treating "already exists" as success (idempotent). Uses
-    /// rd_kafka_CreateTopics on a temporary handle, off the cooperative pool, bounded by timeout.
-    public static func createTopics(
-        _ topics: [TopicSpec], config: [String: String], timeout: Duration, logger: Logger
-    ) async throws {
+/// A service's admin client: one producer-type handle and one blocking thread for its whole
+/// life, shared by start-up (topic creation), `/readyz` (a metadata request) and the reporter's
+/// lag probe, so none of them costs a thread or a connection of its own per call.
+public final class KafkaAdminClient: Sendable {
+    private let executor = BlockingExecutor(name: "rdkafka-admin")
+    private let client: AdminHandle
+    public let config: KafkaClientConfig
+    let logger: Logger
+
+    /// Creating the handle does not block (librdkafka connects in the background).
+    public init(_ config: KafkaClientConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        client = try AdminHandle(config: config.librdkafkaProperties, logger: logger)
+    }
+
+    deinit { shutdown() }
+
+    /// Creates topics, treating "already exists" as success (idempotent), bounded by `timeout`.
+    public func createTopics(_ topics: [TopicSpec], timeout: Duration) async throws {
         guard !topics.isEmpty else { return }
-        try await onOwnThread {
-            let client = try TemporaryClient(config: config, logger: logger)
-            try client.createTopics(topics, timeout: timeout)
-        }
+        let client = client
+        try await executor.run { try client.createTopics(topics, timeout: timeout) }
     }
 
     /// Names of existing topics (metadata request), sorted; includes internal topics such as
     /// `__consumer_offsets` where the broker reports them.
-    public static func listTopics(config: [String: String], timeout: Duration) async throws -> [String] {
-        try await listTopics(config: config, timeout: timeout, logger: Logger(label: "Kafka.Admin"))
+    public func listTopics(timeout: Duration) async throws -> [String] {
+        let client = client
+        return try await executor.run { try client.topicNames(timeout: timeout) }
     }
 
-    /// Same, with librdkafka's own log lines (e.g. connection refused) going to `logger`.
-    public static func listTopics(
-        config: [String: String], timeout: Duration, logger: Logger
-    ) async throws -> [String] {
-        try await onOwnThread {
-            let client = try TemporaryClient(config: config, logger: logger)
-            return try client.topicNames(timeout: timeout)
+    /// Lag of consumer groups (`GroupLagProbe`) on this client's thread. `groups`: group id →
+    /// its topics. A cancelled call stops after the group it is measuring.
+    public func measureLag(groups: [String: [String]], timeout: Duration) async throws -> [GroupPartitionLag] {
+        var out: [GroupPartitionLag] = []
+        let (properties, logger) = (config.librdkafkaProperties, logger)
+        for (group, topics) in groups.sorted(by: { $0.key < $1.key }) {
+            try Task.checkCancellation()
+            out += try await executor.run {
+                try GroupLagProbe.measureGroup(
+                    group, topics: topics, config: properties, timeout: timeout, logger: logger)
+            }
         }
+        return out
     }
 
-    private static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        let executor = BlockingExecutor(name: "rdkafka-admin")
-        defer { executor.shutdown() }
-        return try await executor.run(body)
+    /// Destroys the handle on its thread, then lets the thread end. Idempotent.
+    public func shutdown() {
+        let client = client
+        executor.submit { client.destroy() }
+        executor.shutdown()
     }
 }
 
-/// A producer-type handle used only for admin and metadata requests; destroyed on deinit.
-private final class TemporaryClient {
+/// One-shot administration (crmctl, tests): a temporary `KafkaAdminClient`.
+public enum KafkaAdmin {
+    public static func createTopics(
+        _ topics: [TopicSpec], config: KafkaClientConfig, timeout: Duration, logger: Logger
+    ) async throws {
+        let admin = try KafkaAdminClient(config, logger: logger)
+        defer { admin.shutdown() }
+        try await admin.createTopics(topics, timeout: timeout)
+    }
+
+    public static func listTopics(
+        config: KafkaClientConfig, timeout: Duration, logger: Logger = Logger(label: "Kafka.Admin")
+    ) async throws -> [String] {
+        let admin = try KafkaAdminClient(config, logger: logger)
+        defer { admin.shutdown() }
+        return try await admin.listTopics(timeout: timeout)
+    }
+}
+
+/// A producer-type handle used only for admin and metadata requests. Touched only on its
+/// client's blocking thread; `destroy` runs there last.
+private final class AdminHandle: @unchecked Sendable {
     let handle: RdKafkaHandle
     let context: ClientContext
+    private var destroyed = false
 
     init(config: [String: String], logger: Logger) throws {
         context = ClientContext(logger: logger)
@@ -67,11 +105,16 @@ private final class TemporaryClient {
         handle = try KafkaConfig.makeHandle(RD_KAFKA_PRODUCER, conf: conf)
     }
 
-    deinit {
+    func destroy() {
+        BlockingExecutor.assertOnBlockingThread()
+        guard !destroyed else { return }
+        destroyed = true
         rd_kafka_destroy(handle.pointer)
     }
 
     func createTopics(_ topics: [TopicSpec], timeout: Duration) throws {
+        BlockingExecutor.assertOnBlockingThread()
+        guard !destroyed else { throw BlockingExecutor.Rejected() }
         let rk = handle.pointer
         var newTopics: [OpaquePointer?] = []
         defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
@@ -141,6 +184,8 @@ private final class TemporaryClient {
     }
 
     func topicNames(timeout: Duration) throws -> [String] {
+        BlockingExecutor.assertOnBlockingThread()
+        guard !destroyed else { throw BlockingExecutor.Rejected() }
         var metadata: UnsafePointer<rd_kafka_metadata>? = nil
         let error = rd_kafka_metadata(handle.pointer, 1, nil, &metadata, KafkaConfig.milliseconds(timeout))
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {

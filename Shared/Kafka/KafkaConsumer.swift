@@ -25,12 +25,18 @@ public final class KafkaConsumer: Sendable {
     private let positions = ConsumerPositions()
     private var logger: Logger { context.logger }
 
-    /// config must contain group.id and bootstrap.servers; the wrapper forces
+    /// The wrapper forces
     /// enable.auto.offset.store=false (offsets are stored by the caller only after its DB
     /// commit) and keeps enable.auto.commit=true unless given. auto.offset.reset defaults to
     /// `earliest` (librdkafka's default, `latest`, would skip what was produced before a new
     /// group first joined).
-    public init(config: [String: String], topics: [String], logger: Logger) throws {
+    public convenience init(_ config: KafkaConsumerConfig, topics: [String], logger: Logger) throws {
+        try self.init(properties: config.librdkafkaProperties, topics: topics, logger: logger)
+    }
+
+    /// From raw librdkafka properties (tests, tools). They must contain group.id and
+    /// bootstrap.servers.
+    public init(properties config: [String: String], topics: [String], logger: Logger) throws {
         guard let groupID = config["group.id"], !groupID.isEmpty else {
             throw KafkaError.invalidArgument("Kafka consumer needs group.id")
         }
@@ -105,6 +111,7 @@ public final class KafkaConsumer: Sendable {
     private func pollBlocking(
         maxRecords: Int, timeout: Duration, linger: Duration, cancelled: CancellationFlag
     ) throws -> [KafkaRecord] {
+        BlockingExecutor.assertOnBlockingThread()
         let (closing, destroyed) = state.withLock { ($0.closing, $0.destroyed) }
         if destroyed { throw KafkaError.destroyed("Kafka consumer") }
         if closing { return [] }
@@ -222,6 +229,7 @@ public final class KafkaConsumer: Sendable {
     public func commit() async throws {
         guard !state.withLock({ $0.closing }) else { return }
         try await onConsumerThread { [self] in
+            BlockingExecutor.assertOnBlockingThread()
             guard !state.withLock({ $0.destroyed }) else { return }
             let error = rd_kafka_commit(handle.pointer, nil, 0)
             guard error == RD_KAFKA_RESP_ERR_NO_ERROR || error == RD_KAFKA_RESP_ERR__NO_OFFSET else {
@@ -259,6 +267,7 @@ public final class KafkaConsumer: Sendable {
 
     /// Commits what was stored and leaves the group (which also revokes the assignment).
     private static func leaveGroup(_ handle: RdKafkaHandle, logger: Logger) {
+        BlockingExecutor.assertOnBlockingThread()
         let commitError = rd_kafka_commit(handle.pointer, nil, 0)
         if commitError != RD_KAFKA_RESP_ERR_NO_ERROR && commitError != RD_KAFKA_RESP_ERR__NO_OFFSET {
             logger.error("Kafka consumer: final commit failed: \(KafkaError(commitError, "commit"))")

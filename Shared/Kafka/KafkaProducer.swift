@@ -13,8 +13,13 @@ public final class KafkaProducer: Sendable {
     /// The live core. Replaced after a fatal error (see `replaceIfFatal`); `nil` once shut down.
     private let current: Mutex<ProducerCore?>
 
-    /// config: librdkafka properties; the wrapper forces enable.idempotence=true and acks=all.
-    public init(config: [String: String], logger: Logger) throws {
+    /// The wrapper forces enable.idempotence=true and acks=all.
+    public convenience init(_ config: KafkaProducerConfig, logger: Logger) throws {
+        try self.init(properties: config.librdkafkaProperties, logger: logger)
+    }
+
+    /// From raw librdkafka properties (tests, tools).
+    public init(properties config: [String: String], logger: Logger) throws {
         var properties = config
         for (key, forced) in [("enable.idempotence", "true"), ("acks", "all")] {
             if let given = properties[key], given != forced, !(key == "acks" && given == "-1") {

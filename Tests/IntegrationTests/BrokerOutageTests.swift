@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import ServiceKit
 import Testing
 import WireModels
 
@@ -73,7 +74,7 @@ struct BrokerOutageTests {
 
     func eventIds(brokers: String, topic: String, expected: Int) async throws -> [String] {
         let consumer = try KafkaConsumer(
-            config: [
+            properties: [
                 "bootstrap.servers": brokers, "group.id": "outage-\(UUID().uuidString)",
                 "session.timeout.ms": "6000", "max.poll.interval.ms": "7000", "heartbeat.interval.ms": "500",
             ], topics: [topic], logger: Logger(label: "outage"))
@@ -81,7 +82,7 @@ struct BrokerOutageTests {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline && Set(ids).count < expected {
             for r in try await consumer.poll(maxRecords: 100, timeout: .milliseconds(250)) {
-                ids.append(try JSONCoding.decoder().decode(EnvelopeHeader.self, from: Data(r.value)).eventId)
+                ids.append(try RawWebhookRecord.decode(r).sha256)
             }
         }
         await consumer.close()

@@ -35,9 +35,10 @@ struct ConsumerLoopHangTests {
         let topic = "hang-\(UUID().uuidString.prefix(8).lowercased())"
         let base = ["bootstrap.servers": env.kafkaBrokers]
         try await KafkaAdmin.createTopics(
-            [TopicSpec(name: topic, partitions: 1, replicationFactor: 1)], config: base, timeout: .seconds(10),
+            [TopicSpec(name: topic, partitions: 1, replicationFactor: 1)],
+            config: KafkaClientConfig(bootstrapServers: env.kafkaBrokers), timeout: .seconds(10),
             logger: logger)
-        let producer = try KafkaProducer(config: base, logger: logger)
+        let producer = try KafkaProducer(properties: base, logger: logger)
         let values = (0..<5).map { "record-\($0)" }
         try await producer.send(
             values.map { OutgoingRecord(topic: topic, key: Array("k".utf8), value: Array($0.utf8)) })
@@ -51,7 +52,7 @@ struct ConsumerLoopHangTests {
             stage: "hang-test",
             makeConsumer: {
                 try KafkaConsumer(
-                    config: base.merging([
+                    properties: base.merging([
                         "group.id": group, "auto.offset.reset": "earliest", "session.timeout.ms": "6000",
                         "max.poll.interval.ms": "7000", "heartbeat.interval.ms": "500",
                     ]) { $1 }, topics: [topic], logger: logger)

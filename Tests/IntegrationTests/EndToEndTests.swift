@@ -189,7 +189,7 @@ struct EndToEndTests {
     /// Records on a topic, read from the beginning by a throwaway consumer group.
     func recordCount(_ stack: E2EStack, _ topic: String) async throws -> Int {
         let consumer = try KafkaConsumer(
-            config: [
+            properties: [
                 "bootstrap.servers": stack.env.kafkaBrokers, "group.id": "count-\(UUID().uuidString)",
                 "auto.offset.reset": "earliest", "enable.partition.eof": "false",
                 "session.timeout.ms": "6000", "max.poll.interval.ms": "7000", "heartbeat.interval.ms": "500",

@@ -49,7 +49,7 @@ struct ExactlyOnceSendTests {
 
     static func produce(_ requests: [OutboundRequest], _ stack: E2EStack) async throws {
         let producer = try KafkaProducer(
-            config: ["bootstrap.servers": stack.env.kafkaBrokers], logger: Logger(label: "exactly-once"))
+            properties: ["bootstrap.servers": stack.env.kafkaBrokers], logger: Logger(label: "exactly-once"))
         try await producer.send(
             try requests.map { r in
                 OutgoingRecord(

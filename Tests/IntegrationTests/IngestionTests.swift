@@ -56,7 +56,7 @@ struct IngestionTests {
             let good1 = Payloads.newWamid()
             let good2 = Payloads.newWamid()
             let producer = try KafkaProducer(
-                config: ["bootstrap.servers": stack.env.kafkaBrokers], logger: Logger(label: "t"))
+                properties: ["bootstrap.servers": stack.env.kafkaBrokers], logger: Logger(label: "t"))
             let topic = stack.topicPrefix + Topics.inboundMessage
             func inbound(_ wamid: String) throws -> [UInt8] {
                 let m = InboundMessage(

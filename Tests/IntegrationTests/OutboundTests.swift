@@ -192,7 +192,7 @@ struct OutboundTests {
             // The sender re-checks: a marketing request put on the topic directly (as an
             // automation would) is blocked there too, without an HTTP call.
             let producer = try KafkaProducer(
-                config: ["bootstrap.servers": stack.env.kafkaBrokers], logger: Logger(label: "t"))
+                properties: ["bootstrap.servers": stack.env.kafkaBrokers], logger: Logger(label: "t"))
             let direct = OutboundRequest(
                 requestId: "direct-\(customer)", to: customer, phoneNumberId: nil, text: nil, requestedBy: nil,
                 template: OutboundTemplate(

@@ -29,7 +29,7 @@ struct OutboundWebhookTests {
     /// Puts activities on the stack's `crm.activity` topic, as the matcher would.
     func publish(_ stack: E2EStack, _ activities: [CRMActivity], times: Int = 1) async throws {
         let producer = try KafkaProducer(
-            config: ["bootstrap.servers": stack.env.kafkaBrokers], logger: Logger(label: "test-producer"))
+            properties: ["bootstrap.servers": stack.env.kafkaBrokers], logger: Logger(label: "test-producer"))
         for _ in 0..<times {
             for a in activities {
                 let envelope = EventEnvelope(

@@ -1,3 +1,4 @@
+import CRMSetup
 import Foundation
 import Logging
 import PostgresNIO

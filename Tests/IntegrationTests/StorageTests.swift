@@ -191,9 +191,9 @@ struct StorageTests {
         #expect(try await db.count("SELECT 1 FROM webhook_raw") == 1)
     }
 
-    /// Every partition task and replica publishes workflow sends after its batch: concurrent
-    /// publishers claim disjoint rows (`FOR UPDATE SKIP LOCKED`), so each send is published once.
-    @Test func concurrentWorkflowSendPublishersClaimEachSendOnce() async throws {
+    /// Every replica runs an outbox relay for workflow sends left unpublished: concurrent relays
+    /// claim disjoint rows (`FOR UPDATE SKIP LOCKED`), so each leftover send is published once.
+    @Test func concurrentOutboxRelaysClaimEachLeftoverSendOnce() async throws {
         let db = try await migrated()
         defer { db.close() }
         let logger = self.logger
@@ -213,7 +213,7 @@ struct StorageTests {
                     try await db.client.withTransaction(logger: logger) { conn in
                         let sends = try await WorkflowStore.claimUnpublishedSends(
                             olderThan: .zero, limit: 15, on: conn, logger: logger)
-                        // Held while the others claim, as a publisher holds them while producing.
+                        // Held while the others claim, as a relay holds them while producing.
                         try await Task.sleep(for: .milliseconds(150))
                         let ids = sends.map(\.request.requestId)
                         try await WorkflowStore.markPublished(ids, on: conn, logger: logger)

@@ -26,18 +26,19 @@ struct BrokerIntegrationTests {
         let name = TestSupport.unique("it")
         try await KafkaAdmin.createTopics(
             [TopicSpec(name: name, partitions: partitions, replicationFactor: -1)],
-            config: ["bootstrap.servers": try brokers()], timeout: .seconds(15), logger: logger)
+            config: KafkaClientConfig(bootstrapServers: try brokers()), timeout: .seconds(15), logger: logger)
         return name
     }
 
     private func consumer(group: String, topic: String) throws -> KafkaConsumer {
         try KafkaConsumer(
-            config: TestSupport.consumerConfig(bootstrap: try brokers(), group: group), topics: [topic], logger: logger)
+            properties: TestSupport.consumerConfig(bootstrap: try brokers(), group: group), topics: [topic],
+            logger: logger)
     }
 
     private func produce(_ records: [OutgoingRecord]) async throws {
         let producer = try KafkaProducer(
-            config: ["bootstrap.servers": try brokers(), "linger.ms": "5"], logger: logger)
+            properties: ["bootstrap.servers": try brokers(), "linger.ms": "5"], logger: logger)
         // Sent in several concurrent calls so that batches and delivery reports interleave.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for chunk in stride(from: 0, to: records.count, by: 100) {
@@ -50,7 +51,7 @@ struct BrokerIntegrationTests {
     }
 
     @Test func brokerAnswersMetadata() async throws {
-        let config = ["bootstrap.servers": try brokers()]
+        let config = KafkaClientConfig(bootstrapServers: try brokers())
         do {
             _ = try await KafkaAdmin.listTopics(config: config, timeout: .seconds(10))
         } catch {
@@ -61,7 +62,7 @@ struct BrokerIntegrationTests {
     }
 
     @Test func createTopicsIsIdempotent() async throws {
-        let config = ["bootstrap.servers": try brokers()]
+        let config = KafkaClientConfig(bootstrapServers: try brokers())
         let specs = [
             TopicSpec(name: TestSupport.unique("it-a"), partitions: 3, replicationFactor: -1),
             TopicSpec(

@@ -15,13 +15,13 @@ struct MockClusterTests {
     }
 
     private func producer() throws -> KafkaProducer {
-        try KafkaProducer(config: ["bootstrap.servers": cluster.bootstrapServers], logger: logger)
+        try KafkaProducer(properties: ["bootstrap.servers": cluster.bootstrapServers], logger: logger)
     }
 
     private func consumer(group: String, topics: [String]) throws -> KafkaConsumer {
         var config = ["bootstrap.servers": cluster.bootstrapServers, "group.id": group]
         config.merge(cluster.consumerGroupSettings) { $1 }
-        return try KafkaConsumer(config: config, topics: topics, logger: logger)
+        return try KafkaConsumer(properties: config, topics: topics, logger: logger)
     }
 
     @Test func sendReturnsAfterAcknowledgementAndRecordsRoundTrip() async throws {
@@ -53,7 +53,7 @@ struct MockClusterTests {
 
     @Test func sendToAnUnreachableBrokerThrowsTheTimeout() async throws {
         let producer = try KafkaProducer(
-            config: ["bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": "300"],
+            properties: ["bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": "300"],
             logger: TestSupport.logger(.critical))
         let clock = ContinuousClock()
         let start = clock.now
@@ -84,7 +84,7 @@ struct MockClusterTests {
 
     @Test func shutdownPurgesWhatCannotBeDeliveredAndFailsItsSend() async throws {
         let producer = try KafkaProducer(
-            config: ["bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": "60000"],
+            properties: ["bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": "60000"],
             logger: TestSupport.logger(.critical))
         let send = Task { try await producer.send(OutgoingRecord(topic: "nowhere", key: nil, value: [1])) }
         try await Task.sleep(for: .milliseconds(200))
@@ -229,7 +229,7 @@ struct MockClusterTests {
     /// controller), so here the request must end with a timeout error within the bound;
     /// idempotent creation is tested against the real broker.
     @Test func adminRequestsAreBoundedByTheirTimeoutAndListTopicsWorks() async throws {
-        let config = ["bootstrap.servers": cluster.bootstrapServers]
+        let config = KafkaClientConfig(bootstrapServers: cluster.bootstrapServers)
         let existing = TestSupport.unique("listed")
         try cluster.createTopic(existing, partitions: 2)
         let listed = try await KafkaAdmin.listTopics(config: config, timeout: .seconds(5))
@@ -248,14 +248,14 @@ struct MockClusterTests {
 
     @Test func invalidConfigurationThrows() throws {
         #expect(throws: KafkaError.self) {
-            _ = try KafkaProducer(config: ["no.such.property": "1"], logger: logger)
+            _ = try KafkaProducer(properties: ["no.such.property": "1"], logger: logger)
         }
         #expect(throws: KafkaError.self) {
             _ = try KafkaConsumer(
-                config: ["bootstrap.servers": cluster.bootstrapServers], topics: ["t"], logger: logger)
+                properties: ["bootstrap.servers": cluster.bootstrapServers], topics: ["t"], logger: logger)
         }
         #expect(throws: KafkaError.self) {
-            _ = try KafkaConsumer(config: ["group.id": "g"], topics: ["t"], logger: logger)
+            _ = try KafkaConsumer(properties: ["group.id": "g"], topics: ["t"], logger: logger)
         }
     }
 }
@@ -289,5 +289,35 @@ struct KafkaHelperTests {
         let error = KafkaError(code: -184, message: "produce to t failed")
         #expect(error.name == "_QUEUE_FULL")
         #expect(error.description.contains("_QUEUE_FULL"))
+    }
+}
+
+/// The typed configuration becomes the librdkafka properties the services used to write by hand.
+@Suite struct KafkaTypedConfigTests {
+    @Test func consumerAndProducerPropertiesCarryTheDefaultsAndTheOperatorsOverrides() {
+        let client = KafkaClientConfig(
+            bootstrapServers: "b:9092", clientId: "normalizer", properties: ["security.protocol": "SSL"])
+        var consumer = KafkaConsumerConfig(client: client, groupId: "crm-normalizer")
+        consumer.properties = ["fetch.wait.max.ms": "50"]
+        let c = consumer.librdkafkaProperties
+        #expect(c["bootstrap.servers"] == "b:9092")
+        #expect(c["client.id"] == "normalizer")
+        #expect(c["security.protocol"] == "SSL")
+        #expect(c["group.id"] == "crm-normalizer")
+        #expect(c["auto.offset.reset"] == "earliest")
+        #expect(c["partition.assignment.strategy"] == "cooperative-sticky")
+        #expect(c["session.timeout.ms"] == "10000")
+        #expect(c["heartbeat.interval.ms"] == "3000")
+        #expect(c["max.poll.interval.ms"] == "300000")
+        #expect(c["fetch.wait.max.ms"] == "50", "the operator's value wins")
+
+        var producer = KafkaProducerConfig(client: client)
+        producer.messageTimeout = .milliseconds(5000)
+        let p = producer.librdkafkaProperties
+        #expect(p["linger.ms"] == "5")
+        #expect(p["compression.type"] == "lz4")
+        #expect(p["message.timeout.ms"] == "5000")
+        #expect(p["group.id"] == nil)
+        #expect(KafkaProducerConfig(client: client).librdkafkaProperties["message.timeout.ms"] == nil)
     }
 }

@@ -37,28 +37,6 @@ import WireModels
         #expect(throws: JSONParser.Invalid.self) { try JSONParser.parse(Array(deep.utf8)) }
     }
 
-    @Test func rawWebhookEnvelopeRoundTrips() throws {
-        let body = Array("{\"object\":\"whatsapp_business_account\",\"t\":\"a \\\"q\\\" \\\\ é 😀\",\n\t\"x\":1}".utf8)
-        let at = Date(timeIntervalSince1970: 1_764_090_000.123)
-        let bytes = RawWebhook.envelopeBytes(body: body, sha256: "abc123", receivedAt: at, source: "gateway")
-        let envelope = try EventEnvelope<RawWebhook>.decode(bytes)
-        #expect(envelope.eventId == "abc123")
-        #expect(envelope.type == EventTypes.webhookRaw)
-        #expect(envelope.source == "gateway")
-        #expect(envelope.traceId == nil)
-        #expect(Array(envelope.payload.body.utf8) == body)
-        #expect(envelope.payload.sha256 == "abc123")
-        #expect(!envelope.payload.replay)
-        #expect(abs(envelope.payload.receivedAt.timeIntervalSince(at)) < 0.001)
-        #expect(abs(envelope.occurredAt.timeIntervalSince(at)) < 0.001)
-        // Same bytes as the Codable encoder would give for this envelope's fields.
-        let viaEncoder = try EventEnvelope(
-            eventId: "abc123", type: EventTypes.webhookRaw, occurredAt: at, producedAt: at, source: "gateway",
-            payload: RawWebhook(body: String(decoding: body, as: UTF8.self), sha256: "abc123", receivedAt: at)
-        ).encoded()
-        #expect(try EventEnvelope<RawWebhook>.decode(viaEncoder).payload.body == envelope.payload.body)
-    }
-
     @Test func gatewayRejectsBodiesThatAreNotUTF8() {
         let bad: [UInt8] =
             Array(#"{"object":"whatsapp_business_account","x":""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)

@@ -12,15 +12,13 @@ import WireModels
 public struct InboundMessageHandler: RecordBatchHandler {
     let context: WorkerContext
     let processor: InboundProcessor
-    let publisher: ActivityPublisher
-    let sends: WorkflowSendPublisher
+    let publisher: OutboxPublisher
 
     public init(context: WorkerContext, settings: MatcherSettings, router: any LeadRouter = StickyOwnerRouter()) {
         RoutingMetrics.register()
         self.context = context
         processor = InboundProcessor(settings: settings, router: router)
-        publisher = ActivityPublisher(context: context)
-        sends = WorkflowSendPublisher(context: context)
+        publisher = OutboxPublisher(context: context)
     }
 
     public func handle(_ records: [KafkaRecord]) async throws {
@@ -33,13 +31,7 @@ public struct InboundMessageHandler: RecordBatchHandler {
         let outbox = try await context.postgres.transaction(logger: logger) { conn in
             try await processor.process(messages, traces: traces, on: conn, logger: logger)
         }
-        try await publisher.publish(ids: outbox)
-        do {
-            try await sends.publish()
-        } catch {
-            // Committed already: the scheduler's relay publishes them once the broker is back.
-            logger.warning("workflow sends not published yet", metadata: ["error": "\(error)"])
-        }
+        try await publisher.publish(outbox)
         for (m, span) in zip(messages, spans) {
             logger.debug(
                 "inbound message stored", metadata: ["event_id": "\(m.wamid)"].merging(span.metadata) { a, _ in a })
@@ -47,7 +39,7 @@ public struct InboundMessageHandler: RecordBatchHandler {
     }
 }
 
-extension ActivityPublisher {
+extension OutboxPublisher {
     /// A worker's publisher: its pool, producer and topic prefix; `source` = the service.
     public init(context: WorkerContext) {
         self.init(

@@ -25,7 +25,7 @@ public enum MatcherWorker {
             ],
             background: { context, gate in
                 [
-                    ActivityRelay(publisher: ActivityPublisher(context: context), gate: gate, logger: context.logger),
+                    PeriodicService.outboxRelay(OutboxPublisher(context: context), gate: gate, logger: context.logger),
                     WebhookDispatcher(
                         postgres: context.postgres, settings: webhookSettings, secrets: try context.config.secretBox(),
                         gate: gate, logger: context.logger),

@@ -1,3 +1,4 @@
+import CRMSetup
 import Foundation
 import Hummingbird
 import Kafka
@@ -23,7 +24,7 @@ public enum GatewayApp {
         let api = router.group("api/v1").add(middleware: TraceMiddleware())
             .add(middleware: RateLimitMiddleware(limits: limits)).add(middleware: NULQueryMiddleware())
         let auth = Authenticator(postgres: postgres, logger: logger)
-        let activity = ActivityPublisher(
+        let activity = OutboxPublisher(
             postgres: postgres, producer: producer, topics: config.topics, source: "gateway", logger: logger)
         ContactsController(auth: auth, postgres: postgres, publisher: activity, logger: logger).add(to: api)
         LeadsController(auth: auth, postgres: postgres, publisher: activity, logger: logger).add(to: api)
@@ -90,12 +91,14 @@ public enum GatewayApp {
             backgroundLogger: logger)
         // The ack timeout bounds how long Meta waits before we answer 503 and it retries.
         let producer = try KafkaProducer(
-            config: config.producerProperties(messageTimeoutMs: config.webhookAckTimeoutMs), logger: logger)
+            config.producerConfig(messageTimeout: .milliseconds(config.webhookAckTimeoutMs)), logger: logger)
+        let kafkaAdmin = try KafkaAdminClient(config.kafkaClient, logger: logger)
+        defer { kafkaAdmin.shutdown() }
         let gate = StartupGate()
         // The webhook path needs Kafka only: a database outage must not take Meta's callback out
         // of the load balancer (the API answers errors meanwhile), so PostgreSQL is informational.
         let readiness = Readiness(
-            [Readiness.startup(gate), Readiness.postgres(postgres), Readiness.kafka(config.kafkaBase)],
+            [Readiness.startup(gate), Readiness.postgres(postgres), Readiness.kafka(kafkaAdmin)],
             informational: ["postgres"])
         let router = buildRouter(
             config: config, postgres: postgres, producer: producer, registry: registry, readiness: readiness,
@@ -106,7 +109,7 @@ public enum GatewayApp {
             server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.httpIdleTimeoutMs)))),
             configuration: .init(address: .hostname("0.0.0.0", port: config.httpPort), serverName: "gateway"),
             logger: logger)
-        let startup = StartupTasks(config: config, postgres: postgres, gate: gate, logger: logger) {
+        let startup = StartupTasks(config: config, postgres: postgres, admin: kafkaAdmin, gate: gate, logger: logger) {
             if let token = config.bootstrapToken {
                 try await TokenStore.ensureBootstrapAdmin(token: token, on: postgres, logger: logger)
             }

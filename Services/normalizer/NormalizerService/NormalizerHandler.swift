@@ -25,7 +25,7 @@ public struct NormalizerHandler: RecordBatchHandler {
     }
 
     public func handle(_ records: [KafkaRecord]) async throws {
-        let raws = try records.map { try EventEnvelope<RawWebhook>.decode($0.value).payload }
+        let raws = try records.map(RawWebhookRecord.decode)
         // Each body continues the trace its webhook started at the gateway.
         let spans = records.map { RecordSpan("normalize", record: $0) }
         defer { for span in spans { span.end() } }
@@ -64,7 +64,7 @@ public struct NormalizerHandler: RecordBatchHandler {
         }
         let body: WebhookBody
         do {
-            body = try WebhookBody(bytes: Array(raw.body.utf8))
+            body = try WebhookBody(bytes: raw.bytes)
         } catch {
             logger.error(
                 "archived body is not a WhatsApp notification",

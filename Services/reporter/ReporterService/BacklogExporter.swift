@@ -1,3 +1,4 @@
+import CRMCore
 import Foundation
 import Logging
 import Metrics
@@ -30,8 +31,8 @@ public final class BacklogExporter: Sendable {
         self.logger = logger
     }
 
-    public var service: IntervalLoop {
-        IntervalLoop("backlog probe", every: interval, gate: gate, logger: logger) { [self] in
+    public var service: PeriodicService {
+        PeriodicService("backlog probe", every: interval, gate: gate, logger: logger) { [self] in
             do {
                 export(
                     try await BacklogReport.read(defaultMPS: NumberSettings.defaultMPS, on: postgres, logger: logger))

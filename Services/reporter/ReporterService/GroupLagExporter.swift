@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// from the broker. Workers report their own lag too, but a group whose workers are all down
 /// reports nothing itself: this view is what shows a stopped stage.
 public struct GroupLagExporter: Sendable {
-    let config: ServiceConfig
+    let admin: KafkaAdminClient
     let interval: Duration
     let gate: StartupGate
     let logger: Logger
@@ -19,19 +19,17 @@ public struct GroupLagExporter: Sendable {
     let groups: [String: [String]]
     let stageOf: [String: String]
 
-    public init(config: ServiceConfig, environment: Environment = Environment(), gate: StartupGate, logger: Logger)
-        throws
-    {
-        self.config = config
+    public init(context: WorkerContext, environment: Environment = Environment(), gate: StartupGate) throws {
+        admin = context.admin
         interval = .milliseconds(try environment.int("LAG_PROBE_INTERVAL_MS", default: 15_000))
         self.gate = gate
-        self.logger = logger
-        (groups, stageOf) = ConsumerGroups.groups(config)
+        logger = context.logger
+        (groups, stageOf) = ConsumerGroups.groups(context.config)
     }
 
     /// The probe as a background service, every `LAG_PROBE_INTERVAL_MS`.
-    public var service: IntervalLoop {
-        IntervalLoop("consumer-group lag probe", every: interval, gate: gate, logger: logger) {
+    public var service: PeriodicService {
+        PeriodicService("consumer-group lag probe", every: interval, gate: gate, logger: logger) {
             await measure()
             return false
         }
@@ -40,10 +38,9 @@ public struct GroupLagExporter: Sendable {
     /// One measurement of every group; a SIGTERM stops it between groups.
     func measure() async {
         do {
-            let (groups, config, logger) = (groups, config, logger)
+            let (groups, admin) = (groups, admin)
             let rows = try await cancelWhenGracefulShutdown {
-                try await GroupLagProbe.measure(
-                    groups: groups, config: config.kafkaBase, timeout: .seconds(5), logger: logger)
+                try await admin.measureLag(groups: groups, timeout: .seconds(5))
             }
             let now = Date()
             for row in rows {

@@ -9,7 +9,7 @@ public enum ReporterWorker {
             consumers: [ConsumerSpec(Stages.reporter) { StatusHandler(context: $0) }],
             background: { context, gate in
                 [
-                    try GroupLagExporter(config: context.config, gate: gate, logger: context.logger).service,
+                    try GroupLagExporter(context: context, gate: gate).service,
                     try BacklogExporter(postgres: context.postgres, gate: gate, logger: context.logger).service,
                 ]
             })

@@ -1,6 +1,8 @@
+import CRMCore
 import Foundation
 import Logging
 import PostgresNIO
+import Storage
 import Synchronization
 
 /// The outbound governor, shared by every sender replica through PostgreSQL:
@@ -79,135 +81,55 @@ public struct Governor: Sendable {
         let interval = 1.0 / Double(max(1, number.messagesPerSecond))
         let id = number.phoneNumberId
         if !ensured.contains(id) {
-            try await postgres.query(
-                "INSERT INTO sender_numbers (phone_number_id) VALUES (\(id)) ON CONFLICT DO NOTHING", logger: logger)
+            try await GovernorStore.ensureNumber(id, on: postgres, logger: logger)
             ensured.insert(id)
         }
-        let (maxInlineWait, burstTolerance, logger) = (self.maxInlineWait, self.burstTolerance, self.logger)
-        return try await postgres.transaction(logger: logger) { conn in
-            let rows = try await conn.query(
-                "SELECT tat, clock_timestamp(), pause_reason FROM sender_numbers WHERE phone_number_id = \(id) FOR UPDATE",
-                logger: logger)
-            var found: (tat: Date, now: Date, reason: String?)?
-            for try await row in rows.decode((Date, Date, String?).self) { found = row }
-            guard let found else { return Array(repeating: .sendAt(Date()), count: count) }
-            let base = max(found.tat, found.now.addingTimeInterval(-burstTolerance))
-            let room = found.now.addingTimeInterval(maxInlineWait).timeIntervalSince(base)
+        let (maxInlineWait, burstTolerance) = (self.maxInlineWait, self.burstTolerance)
+        return try await GovernorStore.moveSchedule(id, on: postgres, logger: logger) { schedule in
+            guard let schedule else { return (nil, Array(repeating: .sendAt(Date()), count: count)) }
+            let base = max(schedule.tat, schedule.now.addingTimeInterval(-burstTolerance))
+            let room = schedule.now.addingTimeInterval(maxInlineWait).timeIntervalSince(base)
             let granted = room < 0 ? 0 : min(count, Int((room / interval).rounded(.down)) + 1)
             let tat = base.addingTimeInterval(Double(granted) * interval)
-            if granted > 0 {
-                try await conn.query(
-                    "UPDATE sender_numbers SET tat = \(tat), updated_at = now() WHERE phone_number_id = \(id)",
-                    logger: logger)
-            }
             let deferred = Verdict.deferred(
-                until: granted > 0 ? tat : found.tat, reason: "number paced" + (found.reason.map { " (\($0))" } ?? ""))
-            return (0..<count).map { i in
-                i < granted ? .sendAt(base.addingTimeInterval(Double(i) * interval)) : deferred
+                until: granted > 0 ? tat : schedule.tat,
+                reason: "number paced" + (schedule.pauseReason.map { " (\($0))" } ?? ""))
+            let verdicts = (0..<count).map { i in
+                i < granted ? Verdict.sendAt(base.addingTimeInterval(Double(i) * interval)) : deferred
             }
+            return (granted > 0 ? tat : nil, verdicts)
         }
     }
 
     /// Slows every replica's sends on this number for `seconds` (Meta asked us to back off).
     public func pause(_ phoneNumberId: String, for seconds: TimeInterval, reason: String) async throws {
-        try await postgres.query(
-            """
-            INSERT INTO sender_numbers (phone_number_id, tat, paused_until, pause_reason)
-            VALUES (\(phoneNumberId), now() + make_interval(secs => \(seconds)), now() + make_interval(secs => \(seconds)),
-                    \(reason))
-            ON CONFLICT (phone_number_id) DO UPDATE SET
-                tat = greatest(sender_numbers.tat, EXCLUDED.tat), paused_until = EXCLUDED.paused_until,
-                pause_reason = EXCLUDED.pause_reason, updated_at = now()
-            """, logger: logger)
+        try await GovernorStore.pause(phoneNumberId, seconds: seconds, reason: reason, on: postgres, logger: logger)
     }
 
     /// GCRA on each pair: a send is admitted while tat ≤ now + (burst - 1) × 6 s, and adds
-    /// 6 s to tat. Returns the recipients that must wait, with when they may send. The check
-    /// and the move are one conditional UPDATE per row (rows locked in wa_id order), so
-    /// replicas never both take a pair's last place; one statement in all, unless some wait.
+    /// 6 s to tat. Returns the recipients that must wait, with when they may send.
     func pairDeferrals(_ phoneNumberId: String, waIds: [String]) async throws -> [String: Date] {
         guard !waIds.isEmpty else { return [:] }
         let tolerance = Double(Self.pairBurst - 1) * Self.pairInterval
-        // New pairs are admitted by their insert (tat = now + 6 s); the UPDATE, which sees the
-        // table as it was before the statement, admits the existing ones that have room.
-        let admitted = try await postgres.query(
-            """
-            WITH added AS (
-                INSERT INTO sender_pairs (phone_number_id, wa_id, tat)
-                SELECT \(phoneNumberId), w, now() + make_interval(secs => \(Self.pairInterval))
-                FROM unnest(\(waIds)::text[]) AS t(w) ORDER BY w
-                ON CONFLICT (phone_number_id, wa_id) DO NOTHING
-                RETURNING wa_id),
-            moved AS (
-                UPDATE sender_pairs p SET tat = greatest(p.tat, now()) + make_interval(secs => \(Self.pairInterval))
-                FROM (SELECT wa_id FROM sender_pairs WHERE phone_number_id = \(phoneNumberId)
-                        AND wa_id = ANY(\(waIds)::text[]) ORDER BY wa_id FOR UPDATE) locked
-                WHERE p.phone_number_id = \(phoneNumberId) AND p.wa_id = locked.wa_id
-                  AND p.tat <= now() + make_interval(secs => \(tolerance))
-                RETURNING p.wa_id)
-            SELECT wa_id FROM added UNION ALL SELECT wa_id FROM moved
-            """, logger: logger)
-        var waiting = Set(waIds)
-        for try await waId in admitted.decode(String.self) { waiting.remove(waId) }
-        guard !waiting.isEmpty else { return [:] }
-        let rows = try await postgres.query(
-            """
-            SELECT wa_id, tat FROM sender_pairs
-            WHERE phone_number_id = \(phoneNumberId) AND wa_id = ANY(\(Array(waiting))::text[])
-            """, logger: logger)
-        var deferred: [String: Date] = [:]
-        for try await (waId, tat) in rows.decode((String, Date).self) {
-            deferred[waId] = tat.addingTimeInterval(-tolerance)
-        }
-        return deferred
+        let waiting = try await GovernorStore.admitPairs(
+            phoneNumberId, waIds: waIds, interval: Self.pairInterval, tolerance: tolerance, on: postgres, logger: logger
+        )
+        return waiting.mapValues { $0.addingTimeInterval(-tolerance) }
     }
 
     /// 131056 from Meta: how many times in a row this pair was limited (for 4^n s).
     public func pairLimited(_ phoneNumberId: String, waId: String) async throws -> Int {
-        let rows = try await postgres.query(
-            """
-            INSERT INTO sender_pairs AS p (phone_number_id, wa_id, pair_limit_hits) VALUES (\(phoneNumberId), \(waId), 1)
-            ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET pair_limit_hits = p.pair_limit_hits + 1
-            RETURNING pair_limit_hits - 1
-            """, logger: logger)
-        for try await n in rows.decode(Int.self) { return n }
-        return 0
+        try await GovernorStore.pairLimited(phoneNumberId, waId: waId, on: postgres, logger: logger)
     }
 
     public func pairDelivered(_ phoneNumberId: String, waId: String) async throws {
-        try await postgres.query(
-            """
-            UPDATE sender_pairs SET pair_limit_hits = 0
-            WHERE phone_number_id = \(phoneNumberId) AND wa_id = \(waId) AND pair_limit_hits > 0
-            """, logger: logger)
+        try await GovernorStore.pairDelivered(phoneNumberId, waId: waId, on: postgres, logger: logger)
     }
 
     /// nil = within budget (the recipient is now counted); else when a place frees up.
     func tierDeferral(_ phoneNumberId: String, waId: String, limit: Int) async throws -> Date? {
-        try await postgres.transaction(logger: logger) { conn in
-            try await conn.query(
-                "SELECT pg_advisory_xact_lock(hashtext('crm.tier.' || \(phoneNumberId)))", logger: logger)
-            let known = try await conn.query(
-                """
-                SELECT 1 FROM sender_tier_recipients WHERE phone_number_id = \(phoneNumberId) AND wa_id = \(waId)
-                  AND last_at > now() - interval '24 hours'
-                """, logger: logger)
-            for try await _ in known { return nil }
-            let used = try await conn.query(
-                """
-                SELECT count(*)::int, min(last_at) FROM sender_tier_recipients
-                WHERE phone_number_id = \(phoneNumberId) AND last_at > now() - interval '24 hours'
-                """, logger: logger)
-            for try await (count, oldest) in used.decode((Int, Date?).self) where count >= limit {
-                return (oldest ?? Date()).addingTimeInterval(24 * 3600)
-            }
-            try await conn.query(
-                """
-                INSERT INTO sender_tier_recipients (phone_number_id, wa_id, last_at) VALUES (\(phoneNumberId), \(waId), now())
-                ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET last_at = now()
-                """, logger: logger)
-            return nil
-        }
+        try await GovernorStore.countTierRecipient(
+            phoneNumberId, waId: waId, limit: limit, on: postgres, logger: logger)
     }
 }
 

@@ -1,8 +1,10 @@
 import AsyncHTTPClient
+import CRMCore
 import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Storage
 import WireModels
 
 /// Reads every page of `GET /{version}/{waba-id}/message_templates` and stores the catalog.

@@ -5,9 +5,9 @@ import Synchronization
 /// What `/readyz` checks: start-up finished, PostgreSQL answers, the Kafka cluster answers.
 /// Informational checks are reported but do not make the process unready.
 ///
-/// `/readyz` is public and each Kafka probe is a client of its own: the results are kept for
-/// `maxAge`, and requests arriving while a probe runs wait for that probe, so a flood of
-/// `/readyz` costs one probe per `maxAge`, not one per request.
+/// `/readyz` is public and each probe is a round trip to PostgreSQL and Kafka: the results are
+/// kept for `maxAge`, and requests arriving while a probe runs wait for that probe, so a flood
+/// of `/readyz` costs one probe per `maxAge`, not one per request.
 public struct Readiness: Sendable {
     public typealias Check = @Sendable () async -> Bool
     let checks: [(String, Check)]
@@ -56,11 +56,12 @@ public struct Readiness: Sendable {
         )
     }
 
-    public static func kafka(_ config: [String: String]) -> (String, Check) {
+    /// A metadata request on the service's own admin client.
+    public static func kafka(_ admin: KafkaAdminClient) -> (String, Check) {
         (
             "kafka",
             {
-                (try? await KafkaAdmin.listTopics(config: config, timeout: .seconds(2))) != nil
+                (try? await admin.listTopics(timeout: .seconds(2))) != nil
             }
         )
     }

@@ -1,4 +1,7 @@
-/// librdkafka properties derived from the service configuration.
+import Kafka
+
+/// The Kafka clients' configuration, derived from the service configuration: typed settings
+/// with our defaults, and the operator's `KAFKA_PROPERTIES` sorted to the client they belong to.
 extension ServiceConfig {
     /// Properties that only a consumer accepts (librdkafka warns when others get them).
     static let consumerOnly: Set<String> = [
@@ -11,44 +14,32 @@ extension ServiceConfig {
         "queue.buffering.max.kbytes", "queue.buffering.max.ms", "batch.num.messages",
     ]
 
-    /// Properties for any client (admin, readiness probes): KAFKA_PROPERTIES minus consumer- and producer-only keys.
-    public var kafkaBase: [String: String] {
-        var p = ["bootstrap.servers": kafkaBrokers, "client.id": service]
-        for (k, v) in kafkaProperties where !Self.consumerOnly.contains(k) && !Self.producerOnly.contains(k) {
-            p[k] = v
+    /// Any client's connection (admin, readiness, lag probe): KAFKA_PROPERTIES minus consumer-
+    /// and producer-only keys.
+    public var kafkaClient: KafkaClientConfig {
+        KafkaClientConfig(
+            bootstrapServers: kafkaBrokers, clientId: service,
+            properties: kafkaProperties.filter {
+                !Self.consumerOnly.contains($0.key) && !Self.producerOnly.contains($0.key)
+            })
+    }
+
+    /// Idempotent producer (`acks=all` is forced by the wrapper).
+    public func producerConfig(messageTimeout: Duration? = nil) -> KafkaProducerConfig {
+        var c = KafkaProducerConfig(client: kafkaClient)
+        c.messageTimeout = messageTimeout
+        c.properties = kafkaProperties.filter { Self.producerOnly.contains($0.key) }
+        return c
+    }
+
+    public func consumerConfig(stage: String) -> KafkaConsumerConfig {
+        var c = KafkaConsumerConfig(client: kafkaClient, groupId: consumerGroup(stage))
+        c.properties = kafkaProperties.filter { Self.consumerOnly.contains($0.key) }
+        // The ones the service itself reads (the hang limit) are typed.
+        if let ms = c.properties.removeValue(forKey: "max.poll.interval.ms").flatMap(Int64.init) {
+            c.maxPollInterval = .milliseconds(ms)
         }
-        return p
-    }
-
-    /// Idempotent producer; `acks=all` is forced by the wrapper. A 5 ms linger batches records
-    /// from concurrent requests: each produce request is one batch the broker stores and later
-    /// scans on every fetch, and at 2,000 webhooks/s going from 2 to 5 ms cut the gateway's ack
-    /// p99 from 22 to 11 ms (fewer, larger batches) for ~2 ms more at the median.
-    public func producerProperties(messageTimeoutMs: Int? = nil) -> [String: String] {
-        var p = kafkaBase
-        p["linger.ms"] = "5"
-        p["compression.type"] = "lz4"
-        for (k, v) in kafkaProperties where Self.producerOnly.contains(k) { p[k] = v }
-        if let messageTimeoutMs { p["message.timeout.ms"] = String(messageTimeoutMs) }
-        return p
-    }
-
-    public func consumerProperties(stage: String) -> [String: String] {
-        var p = kafkaBase
-        p["group.id"] = consumerGroup(stage)
-        p["auto.offset.reset"] = "earliest"
-        p["partition.assignment.strategy"] = "cooperative-sticky"
-        // A fetch returns as soon as there is data, but some brokers hold it for the full wait;
-        // 100 ms keeps the added latency per stage small at the cost of a few more idle fetches.
-        p["fetch.wait.max.ms"] = "100"
-        // A replica that dies without leaving its group (SIGKILL, a lost node) holds its
-        // partitions until the session times out: librdkafka's 45 s is 45 s of no progress for
-        // their customers. 10 s (heartbeats every 3 s) is what the fault matrix's kill runs pay
-        // at most; a replica stopped with SIGTERM leaves at once either way (docs/DEPLOY.md).
-        p["session.timeout.ms"] = "10000"
-        p["heartbeat.interval.ms"] = "3000"
-        for (k, v) in kafkaProperties where Self.consumerOnly.contains(k) { p[k] = v }
-        return p
+        return c
     }
 
     /// Four fifths of the consumer's `max.poll.interval.ms` (librdkafka's default: 5 minutes):
@@ -59,6 +50,6 @@ extension ServiceConfig {
 
     /// The stage's `max.poll.interval.ms` (librdkafka's default, 5 minutes, unless configured).
     public func maxPollInterval(stage: String) -> Duration {
-        .milliseconds(consumerProperties(stage: stage)["max.poll.interval.ms"].flatMap(Int.init) ?? 300_000)
+        consumerConfig(stage: stage).maxPollInterval
     }
 }

@@ -22,7 +22,11 @@ public struct DeadLetterSink: Sendable {
     }
 
     public func deadLetter(_ record: KafkaRecord, error: any Error, attempts: Int) async throws {
-        let eventId = try? JSONCoding.decoder().decode(EnvelopeHeader.self, from: .init(record.value)).eventId
+        // An envelope names its event; a raw webhook (its metadata in headers) in `crm-event-id`.
+        let eventId =
+            (try? JSONCoding.decoder().decode(EnvelopeHeader.self, from: .init(record.value)).eventId)
+            ?? record.headers.first { $0.key == RawWebhookRecord.eventIdHeader }
+            .map { String(decoding: $0.value, as: UTF8.self) }
         let value = String(decoding: record.value, as: UTF8.self)
         let letter = DeadLetter(
             stage: stage, topic: topics.base(of: record.topic), partition: record.partition, offset: record.offset,
@@ -40,7 +44,10 @@ public struct DeadLetterSink: Sendable {
             .init(
                 stage: stage, topic: letter.topic, partition: record.partition, offset: record.offset,
                 key: record.key.map { String(decoding: $0, as: UTF8.self) }, eventId: eventId, error: letter.error,
-                attempts: attempts, payload: value),
+                attempts: attempts, payload: value,
+                headers: record.headers.filter { $0.key != Replay.replayHeader }.map {
+                    FailureStore.RecordHeader(key: $0.key, value: String(decoding: $0.value, as: UTF8.self))
+                }),
             replayOf: record.headers.first { $0.key == Replay.replayHeader }
                 .flatMap { Int64(String(decoding: $0.value, as: UTF8.self)) },
             on: postgres, logger: logger)

@@ -54,7 +54,8 @@ public enum Replay {
                 OutgoingRecord(
                     topic: topics.name(original.topic), key: original.key.map { Array($0.utf8) },
                     value: Array(original.payload.utf8),
-                    headers: [KafkaHeader(key: replayHeader, value: Array(String(id).utf8))]))
+                    headers: original.headers.map { KafkaHeader(key: $0.key, value: Array($0.value.utf8)) }
+                        + [KafkaHeader(key: replayHeader, value: Array(String(id).utf8))]))
         } catch {
             // Nothing was replayed: the row goes back to what it was.
             try? await FailureStore.restore(before, on: postgres, logger: logger)
@@ -80,13 +81,12 @@ public enum Replay {
             guard let last = page.last else { return total }
             var records: [OutgoingRecord] = []
             for row in page {
-                let key = (try? WebhookBody(bytes: Array(row.body.utf8)))?.partitionKey ?? "replay"
-                let envelope = EventEnvelope(
-                    eventId: row.sha256, type: EventTypes.webhookRaw, occurredAt: row.receivedAt, source: "crmctl",
-                    payload: RawWebhook(body: row.body, sha256: row.sha256, receivedAt: row.receivedAt, replay: true))
+                let body = Array(row.body.utf8)
+                let key = (try? WebhookBody(bytes: body))?.partitionKey ?? "replay"
+                let raw = RawWebhook(bytes: body, sha256: row.sha256, receivedAt: row.receivedAt, replay: true)
                 records.append(
-                    OutgoingRecord(
-                        topic: topics.name(Topics.webhookRaw), key: Array(key.utf8), value: try envelope.encoded()))
+                    RawWebhookRecord.outgoing(
+                        raw, topic: topics.name(Topics.webhookRaw), key: key, source: "crmctl"))
             }
             try await producer.send(records)
             total += page.count

@@ -13,16 +13,18 @@ public struct StartupTasks: Service, CustomStringConvertible {
 
     let config: ServiceConfig
     let postgres: PostgresClient
+    let admin: KafkaAdminClient
     let gate: StartupGate
     let logger: Logger
     let extra: @Sendable () async throws -> Void
 
     public init(
-        config: ServiceConfig, postgres: PostgresClient, gate: StartupGate, logger: Logger,
+        config: ServiceConfig, postgres: PostgresClient, admin: KafkaAdminClient, gate: StartupGate, logger: Logger,
         extra: @escaping @Sendable () async throws -> Void = {}
     ) {
         self.config = config
         self.postgres = postgres
+        self.admin = admin
         self.gate = gate
         self.logger = logger
         self.extra = extra
@@ -32,7 +34,10 @@ public struct StartupTasks: Service, CustomStringConvertible {
         var delay = Duration.milliseconds(200)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await Self.prepare(config: config, postgres: postgres, logger: logger)
+                try await withTimeout(.seconds(30), "migrations") {
+                    try await MigrationRunner().run(on: postgres, logger: logger)
+                }
+                try await admin.createTopics(Self.topics(config), timeout: .seconds(15))
                 try await extra()
                 gate.open()
                 logger.info("start-up complete")
@@ -47,20 +52,18 @@ public struct StartupTasks: Service, CustomStringConvertible {
         }
     }
 
-    /// Migrations and topics (also what `crmctl migrate` and `crmctl topics create` do).
-    public static func prepare(config: ServiceConfig, postgres: PostgresClient, logger: Logger) async throws {
-        try await withTimeout(.seconds(30), "migrations") {
-            try await MigrationRunner().run(on: postgres, logger: logger)
-        }
-        try await createTopics(config: config, logger: logger)
-    }
-
-    public static func createTopics(config: ServiceConfig, logger: Logger) async throws {
-        let specs = Topics.all.map {
+    /// Every topic of the system, as configured (names, partitions, replication).
+    public static func topics(_ config: ServiceConfig) -> [TopicSpec] {
+        Topics.all.map {
             TopicSpec(
                 name: config.topics.name($0), partitions: config.topicPartitions,
                 replicationFactor: config.topicReplication, config: [:])
         }
-        try await KafkaAdmin.createTopics(specs, config: config.kafkaBase, timeout: .seconds(15), logger: logger)
+    }
+
+    /// The topics on a one-shot admin client (`crmctl topics create`, tests).
+    public static func createTopics(config: ServiceConfig, logger: Logger) async throws {
+        try await KafkaAdmin.createTopics(
+            topics(config), config: config.kafkaClient, timeout: .seconds(15), logger: logger)
     }
 }

@@ -10,6 +10,8 @@ public struct WorkerContext: Sendable {
     public let logger: Logger
     public let postgres: PostgresClient
     public let producer: KafkaProducer
+    /// The service's admin client (topics, readiness, lag), one thread for its whole life.
+    public let admin: KafkaAdminClient
 }
 
 /// One consume loop of a worker: its stage name (consumer group and metrics label), the topics
@@ -54,15 +56,18 @@ public enum WorkerHost {
 
         let postgres = PostgresClient(
             configuration: try DatabaseURL.configuration(config.databaseURL), backgroundLogger: logger)
-        let producer = try KafkaProducer(config: config.producerProperties(), logger: logger)
-        let context = WorkerContext(config: config, logger: logger, postgres: postgres, producer: producer)
+        let producer = try KafkaProducer(config.producerConfig(), logger: logger)
+        let kafkaAdmin = try KafkaAdminClient(config.kafkaClient, logger: logger)
+        defer { kafkaAdmin.shutdown() }
+        let context = WorkerContext(
+            config: config, logger: logger, postgres: postgres, producer: producer, admin: kafkaAdmin)
         let gate = StartupGate()
         let loops = try consumers.map { spec in
             ConsumerLoop(
                 stage: spec.stage.name,
                 makeConsumer: {
                     try KafkaConsumer(
-                        config: config.consumerProperties(stage: spec.stage.name),
+                        config.consumerConfig(stage: spec.stage.name),
                         topics: spec.stage.topics.map(config.topics.name), logger: logger)
                 },
                 handler: try spec.makeHandler(context),
@@ -78,7 +83,7 @@ public enum WorkerHost {
                 logger: logger)
         }
         let readiness = Readiness([
-            Readiness.startup(gate), Readiness.postgres(postgres), Readiness.kafka(config.kafkaBase),
+            Readiness.startup(gate), Readiness.postgres(postgres), Readiness.kafka(kafkaAdmin),
         ])
         let admin = AdminRoutes.server(port: config.adminPort, registry: registry, readiness: readiness, logger: logger)
 
@@ -88,7 +93,8 @@ public enum WorkerHost {
             .init(service: postgres),
             .init(service: ProducerService(producer: producer)),
             .init(
-                service: StartupTasks(config: config, postgres: postgres, gate: gate, logger: logger),
+                service: StartupTasks(
+                    config: config, postgres: postgres, admin: kafkaAdmin, gate: gate, logger: logger),
                 successTerminationBehavior: .ignore),
             .init(service: admin),
         ]

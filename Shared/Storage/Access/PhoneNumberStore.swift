@@ -185,3 +185,29 @@ public enum TestRecipientStore {
         return out
     }
 }
+
+extension PhoneNumberStore {
+    /// The account (wa_accounts.id) of each number that has one.
+    public static func accounts(of numbers: [String], on conn: PostgresConnection, logger: Logger) async throws
+        -> [String: UUID]
+    {
+        let rows = try await conn.query(
+            """
+            SELECT phone_number_id, account_id FROM wa_phone_numbers
+            WHERE phone_number_id = ANY(\(numbers)) AND account_id IS NOT NULL
+            """, logger: logger)
+        var out: [String: UUID] = [:]
+        for try await (number, account) in rows.decode((String, UUID).self) { out[number] = account }
+        return out
+    }
+
+    /// The department a number is configured for, if any.
+    public static func department(of phoneNumberId: String, on conn: PostgresConnection, logger: Logger)
+        async throws -> String?
+    {
+        let rows = try await conn.query(
+            "SELECT department FROM wa_phone_numbers WHERE phone_number_id = \(phoneNumberId)", logger: logger)
+        for try await department in rows.decode(String?.self) { return department }
+        return nil
+    }
+}

@@ -127,3 +127,28 @@ public enum UserStore {
         return out
     }
 }
+
+extension UserStore {
+    /// The manager of the owner's department (the oldest active one other than the owner).
+    public static func manager(of owner: UUID, on conn: PostgresConnection, logger: Logger) async throws -> UUID? {
+        let rows = try await conn.query(
+            """
+            SELECT m.id FROM users o JOIN users m
+                ON m.department = o.department AND m.role = 'manager' AND m.active AND m.id <> o.id
+            WHERE o.id = \(owner) ORDER BY m.created_at, m.id LIMIT 1
+            """, logger: logger)
+        for try await id in rows.decode(UUID.self) { return id }
+        return nil
+    }
+
+    /// The active user with this e-mail (or, with `orId`, this id).
+    public static func activeId(
+        email: String, orId: Bool = false, on conn: PostgresConnection, logger: Logger
+    ) async throws -> UUID? {
+        let rows = try await conn.query(
+            "SELECT id FROM users WHERE (email = \(email) OR (\(orId) AND id::text = \(email))) AND active",
+            logger: logger)
+        for try await id in rows.decode(UUID.self) { return id }
+        return nil
+    }
+}

@@ -5,7 +5,7 @@ public enum Schema {
     public static let migrations: [Migration] = [
         initial, replayAndDetails, accounts, crmMatching, outbound, access, outboundWebhooks,
         sendPath, campaigns, tasksWorkflows, routingRules, reports, hotUpdates, sendLeases, tokenLineage,
-        webhookSecrets, backlog, traces,
+        webhookSecrets, backlog, traces, recordHeaders,
     ]
 
     /// Rank of a delivery status for the forward-only UPDATEs, generated from `DeliveryStatus`

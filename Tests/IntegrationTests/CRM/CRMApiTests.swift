@@ -193,7 +193,7 @@ struct CRMApiTests {
     /// Event ids on the stack's `crm.activity`, read until all of `wanted` were seen (or 30 s).
     func eventIds(_ stack: E2EStack, until wanted: Set<String>) async throws -> Set<String> {
         let consumer = try KafkaConsumer(
-            config: [
+            properties: [
                 "bootstrap.servers": stack.env.kafkaBrokers, "group.id": "activity-\(UUID().uuidString)",
                 "auto.offset.reset": "earliest", "enable.partition.eof": "false",
                 "session.timeout.ms": "6000", "max.poll.interval.ms": "7000", "heartbeat.interval.ms": "500",

@@ -38,7 +38,7 @@ enum CRMFixtures {
     @discardableResult
     static func process(
         _ messages: [InboundMessage], on client: PostgresClient, settings: MatcherSettings = MatcherSettings()
-    ) async throws -> [Int64] {
+    ) async throws -> OutboxCommit {
         let processor = InboundProcessor(settings: settings)
         return try await client.withTransaction(logger: logger) { conn in
             try await processor.process(messages, on: conn, logger: logger)

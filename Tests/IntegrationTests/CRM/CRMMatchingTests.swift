@@ -1,3 +1,4 @@
+import CRMCore
 import Foundation
 import Logging
 import MatcherService
@@ -264,7 +265,7 @@ struct CRMMatchingTests {
         ]
         let first = try await F.process(batch, on: db.client)
         // Two contacts created, two leads opened, two conversations opened.
-        #expect(first.count == 6)
+        #expect(first.activities.count == 6)
         let second = try await F.process(batch, on: db.client)
         #expect(second.isEmpty)
         #expect(try await db.count("SELECT 1 FROM crm_activity") == 6)

@@ -1,3 +1,4 @@
+import CRMCore
 import Foundation
 import Logging
 import MatcherService
@@ -45,7 +46,7 @@ struct RoutingRulesTests {
 
     /// The matcher's transaction with the rule router (no cache: each test changes rules).
     @discardableResult
-    static func process(_ messages: [InboundMessage], on client: PostgresClient) async throws -> [Int64] {
+    static func process(_ messages: [InboundMessage], on client: PostgresClient) async throws -> OutboxCommit {
         let processor = InboundProcessor(settings: MatcherSettings(), router: RuleRouter(ttl: .zero))
         return try await client.withTransaction(logger: F.logger) { conn in
             try await processor.process(messages, on: conn, logger: F.logger)
@@ -300,7 +301,7 @@ struct RoutingRulesTests {
         let assigned = try await F.string(
             db, "SELECT data->>'queue' FROM crm_activity WHERE kind = 'contact.assigned'")
         #expect(assigned == "triage")
-        #expect(events.count == 4)  // contact.created, lead.opened, contact.assigned, conversation.opened
+        #expect(events.activities.count == 4)  // contact.created, lead.opened, contact.assigned, conversation.opened
     }
 
     @Test func aRedeliveredBatchAssignsOnce() async throws {

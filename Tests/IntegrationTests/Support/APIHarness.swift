@@ -65,7 +65,7 @@ final class APIHarness: @unchecked Sendable {
             ])
         try await MigrationRunner().run(on: db.client, logger: logger)
         try await StartupTasks.createTopics(config: config, logger: logger)
-        let producer = try KafkaProducer(config: config.producerProperties(), logger: logger)
+        let producer = try KafkaProducer(config.producerConfig(), logger: logger)
         let box = try SecretBox(base64Key: key)
         let router = GatewayApp.buildRouter(
             config: config, postgres: db.client, producer: producer, registry: PrometheusCollectorRegistry(),

@@ -1,3 +1,4 @@
+import CRMCore
 import Outbound
 
 /// CSV exports read back with the RFC 4180 reader the campaign audience upload uses, so tests

@@ -64,7 +64,7 @@ public struct SendBenchmark: Sendable {
 
     public func execute() async throws -> String {
         let producer = try KafkaProducer(
-            config: ["bootstrap.servers": settings.kafkaBrokers, "linger.ms": "5"], logger: logger)
+            properties: ["bootstrap.servers": settings.kafkaBrokers, "linger.ms": "5"], logger: logger)
         _ = try await HTTP.post("\(settings.simulatorURL)/_sim/stats/reset")
 
         // Phase 1: latency at half the limit.

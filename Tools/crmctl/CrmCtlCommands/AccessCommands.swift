@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMSetup
 import Foundation
 import Logging
 import PostgresNIO
@@ -71,11 +72,8 @@ struct TokensCommand: AsyncParsableCommand {
             let who = user.lowercased()
             let token = try await withPostgres(config, logger: logger) { client in
                 try await client.transaction(logger: logger) { conn -> String in
-                    let rows = try await conn.query(
-                        "SELECT id FROM users WHERE (email = \(who) OR id::text = \(who)) AND active", logger: logger)
-                    var userId: UUID?
-                    for try await id in rows.decode(UUID.self) { userId = id }
-                    guard let userId else { throw ValidationError("no active user \(user)") }
+                    guard let userId = try await UserStore.activeId(email: who, orId: true, on: conn, logger: logger)
+                    else { throw ValidationError("no active user \(user)") }
                     let (row, token) = try await TokenStore.create(
                         userId: userId, name: name, expiresAt: expires, createdBy: nil, on: conn, logger: logger)
                     try await AuditStore.record(

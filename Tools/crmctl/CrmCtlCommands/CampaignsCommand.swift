@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMCore
 import Foundation
 import ServiceKit
 import Storage

@@ -55,7 +55,7 @@ struct TopicsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the topics on the cluster.")
         func run() async throws {
             let (config, _) = try setUp()
-            for t in try await KafkaAdmin.listTopics(config: config.kafkaBase, timeout: .seconds(10)).sorted() {
+            for t in try await KafkaAdmin.listTopics(config: config.kafkaClient, timeout: .seconds(10)).sorted() {
                 print(t)
             }
         }

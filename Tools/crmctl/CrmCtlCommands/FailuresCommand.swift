@@ -38,7 +38,7 @@ struct FailuresCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (config, logger) = try setUp()
-            let producer = try KafkaProducer(config: config.producerProperties(), logger: logger)
+            let producer = try KafkaProducer(config.producerConfig(), logger: logger)
             let outcome = try await withPostgres(config, logger: logger) { client in
                 try await Replay.failure(
                     id: id, postgres: client, producer: producer, topics: config.topics, logger: logger)
@@ -74,7 +74,7 @@ struct ReplayWebhooks: AsyncParsableCommand {
                 return d
             } ?? Date()
         let (config, logger) = try setUp()
-        let producer = try KafkaProducer(config: config.producerProperties(), logger: logger)
+        let producer = try KafkaProducer(config.producerConfig(), logger: logger)
         let count = try await withPostgres(config, logger: logger, timeout: .seconds(3600)) { client in
             try await Replay.webhooks(
                 since: from, until: to, postgres: client, producer: producer, topics: config.topics, logger: logger)

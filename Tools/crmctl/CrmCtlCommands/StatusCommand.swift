@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMCore
 import Foundation
 import Kafka
 import Outbound
@@ -26,8 +27,9 @@ struct StatusCommand: AsyncParsableCommand {
         var lag: [StatusScreen.StageLag] = []
         var lagError: String?
         do {
-            let rows = try await GroupLagProbe.measure(
-                groups: groups, config: config.kafkaBase, timeout: .seconds(5), logger: logger)
+            let admin = try KafkaAdminClient(config.kafkaClient, logger: logger)
+            defer { admin.shutdown() }
+            let rows = try await admin.measureLag(groups: groups, timeout: .seconds(5))
             lag = StatusScreen.stages(rows, stageOf: stageOf, now: Date())
         } catch {
             lagError = "\(error)"

@@ -12,11 +12,11 @@ import WireModels
 /// Each item is recorded in the consent ledger once (keyed by the event id and item index).
 public struct MarketingPreferencesHandler: RecordBatchHandler {
     let context: WorkerContext
-    let publisher: ActivityPublisher
+    let publisher: OutboxPublisher
 
     public init(context: WorkerContext) {
         self.context = context
-        publisher = ActivityPublisher(context: context)
+        publisher = OutboxPublisher(context: context)
     }
 
     struct Preference {
@@ -73,8 +73,8 @@ public struct MarketingPreferencesHandler: RecordBatchHandler {
                         "ledger_id": .number(Double(change.ledgerId)),
                     ])
             }
-            return outbox.ids
+            return outbox.committed
         }
-        try await publisher.publish(ids: outbox)
+        try await publisher.publish(outbox)
     }
 }

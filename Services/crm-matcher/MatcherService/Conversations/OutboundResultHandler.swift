@@ -12,11 +12,11 @@ import WireModels
 /// only a conversation without a first response is updated.
 public struct OutboundResultHandler: RecordBatchHandler {
     let context: WorkerContext
-    let publisher: ActivityPublisher
+    let publisher: OutboxPublisher
 
     public init(context: WorkerContext) {
         self.context = context
-        publisher = ActivityPublisher(context: context)
+        publisher = OutboxPublisher(context: context)
     }
 
     public func handle(_ records: [KafkaRecord]) async throws {
@@ -32,15 +32,7 @@ public struct OutboundResultHandler: RecordBatchHandler {
         let logger = context.logger
         let outbox = try await context.postgres.transaction(logger: logger) { conn in
             var outbox = ActivityOutbox(conn: conn, logger: logger)
-            let rows = try await conn.query(
-                """
-                SELECT wamid, contact_id, phone_number_id, created_at FROM messages
-                WHERE wamid = ANY(\(wamids)) AND direction = 'outbound' AND campaign_id IS NULL
-                  AND contact_id IS NOT NULL AND phone_number_id IS NOT NULL
-                ORDER BY created_at
-                """, logger: logger)
-            var sent: [(String, UUID, String, Date)] = []
-            for try await row in rows.decode((String, UUID, String, Date).self) { sent.append(row) }
+            let sent = try await MessageStore.sentToContacts(wamids: wamids, on: conn, logger: logger)
             for (wamid, contact, number, at) in sent {
                 guard
                     let answered = try await ConversationStore.recordOutbound(
@@ -54,8 +46,8 @@ public struct OutboundResultHandler: RecordBatchHandler {
                         "seconds": .number(max(0, at.timeIntervalSince(answered.openedAt)).rounded()),
                     ])
             }
-            return outbox.ids
+            return outbox.committed
         }
-        try await publisher.publish(ids: outbox)
+        try await publisher.publish(outbox)
     }
 }

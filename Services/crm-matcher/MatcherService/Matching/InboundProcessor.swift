@@ -1,3 +1,4 @@
+import CRMCore
 import Foundation
 import Logging
 import PostgresNIO
@@ -8,7 +9,7 @@ import WireModels
 /// sender's contact, store the messages, then for each message stored for the first time apply
 /// number changes, opt-out/opt-in keywords, leads and conversations (the common case — an open
 /// lead, a live conversation — batched by `InboundTouches`). Every change is written to
-/// the activity outbox; the returned outbox ids are published after the commit. A redelivered
+/// the activity outbox; what it returns is published after the commit. A redelivered
 /// message is no longer new, so it changes nothing and yields no event.
 public struct InboundProcessor: Sendable {
     let settings: MatcherSettings
@@ -26,8 +27,8 @@ public struct InboundProcessor: Sendable {
     /// activities and sends it causes.
     public func process(
         _ messages: [InboundMessage], traces: [String: String] = [:], on conn: PostgresConnection, logger: Logger
-    ) async throws -> [Int64] {
-        guard !messages.isEmpty else { return [] }
+    ) async throws -> OutboxCommit {
+        guard !messages.isEmpty else { return OutboxCommit() }
         // Buffered: nothing in the batch reads crm_activity back, so its events go in one statement.
         var outbox = ActivityOutbox(conn: conn, logger: logger, buffered: true)
         let attribution = try await SourceAttribution.load(for: messages, on: conn, logger: logger)
@@ -103,18 +104,10 @@ public struct InboundProcessor: Sendable {
     func systemSender(_ m: InboundMessage, on conn: PostgresConnection, logger: Logger) async throws -> MatchedContact {
         if let waId = m.waId {
             let key = ContactMatchKey(waId: waId).key
-            let rows = try await conn.query(
-                """
-                SELECT id, version, name, owner_id, opted_out FROM contacts WHERE match_key = \(key)
-                UNION ALL
-                SELECT c.id, c.version, c.name, c.owner_id, c.opted_out FROM contact_number_changes n
-                JOIN contacts c ON c.id = n.contact_id WHERE n.wamid = \(m.wamid)
-                LIMIT 1
-                """, logger: logger)
-            for try await (id, version, name, owner, optedOut) in rows.decode((UUID, Int, String?, UUID?, Bool).self) {
-                return MatchedContact(
-                    id: id, created: false, version: version, name: name, ownerId: owner, optedOut: optedOut,
-                    nameChanged: false)
+            if let known = try await ContactStore.byKeyOrNumberChange(
+                key: key, wamid: m.wamid, on: conn, logger: logger)
+            {
+                return known
             }
         }
         let identity = ContactIdentity(waId: m.waId, userId: m.userId, profileName: nil)

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import Storage
 import WireModels
 
 /// Where an inbound message came from: the business number and account it arrived on, the
@@ -17,24 +18,10 @@ struct SourceAttribution: Sendable {
         -> SourceAttribution
     {
         var out = SourceAttribution()
-        let contexts = Array(Set(messages.compactMap(\.repliedTo)))
-        if !contexts.isEmpty {
-            let rows = try await conn.query(
-                """
-                SELECT wamid, campaign_id FROM messages
-                WHERE wamid = ANY(\(contexts)) AND direction = 'outbound' AND campaign_id IS NOT NULL
-                """, logger: logger)
-            for try await (wamid, campaign) in rows.decode((String, UUID).self) {
-                out.campaignsByWamid[wamid] = campaign
-            }
-        }
-        let numbers = Array(Set(messages.map(\.phoneNumberId)))
-        let rows = try await conn.query(
-            """
-            SELECT phone_number_id, account_id FROM wa_phone_numbers
-            WHERE phone_number_id = ANY(\(numbers)) AND account_id IS NOT NULL
-            """, logger: logger)
-        for try await (number, account) in rows.decode((String, UUID).self) { out.accountsByNumber[number] = account }
+        out.campaignsByWamid = try await MessageStore.campaigns(
+            ofOutbound: Array(Set(messages.compactMap(\.repliedTo))), on: conn, logger: logger)
+        out.accountsByNumber = try await PhoneNumberStore.accounts(
+            of: Array(Set(messages.map(\.phoneNumberId))), on: conn, logger: logger)
         return out
     }
 

@@ -51,17 +51,11 @@ public struct WebhookDispatcher: Service {
         let leaseMs = Int(lease.components.seconds) * 1000
         // In-flight deliveries finish (each bounded by the timeout) before the group returns.
         await withDiscardingTaskGroup { group in
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await PeriodicService.repeating("webhook delivery claim", every: settings.pollInterval, logger: logger) {
                 let free = settings.concurrency - inFlight.value
-                var claimed: [ClaimedDelivery] = []
-                if free > 0 {
-                    do {
-                        claimed = try await WebhookDeliveryStore.claimDue(
-                            limit: free, leaseMs: leaseMs, on: postgres, logger: logger)
-                    } catch {
-                        logger.warning("could not claim webhook deliveries", metadata: ["error": "\(error)"])
-                    }
-                }
+                guard free > 0 else { return false }
+                let claimed = try await WebhookDeliveryStore.claimDue(
+                    limit: free, leaseMs: leaseMs, on: postgres, logger: logger)
                 for delivery in claimed {
                     inFlight.add(1)
                     group.addTask {
@@ -69,9 +63,7 @@ public struct WebhookDispatcher: Service {
                         inFlight.add(-1)
                     }
                 }
-                if claimed.count < free || free == 0 {
-                    await sleepUnlessShuttingDown(for: settings.pollInterval)
-                }
+                return claimed.count == free
             }
         }
         try? await http.shutdown()

@@ -1,3 +1,4 @@
+import CRMCore
 import Foundation
 import Logging
 import PostgresNIO
@@ -37,7 +38,7 @@ public struct RuleRouter: LeadRouter {
             return false
         }
         let department =
-            usesDepartment ? try await Self.department(of: m.phoneNumberId, on: conn, logger: logger) : nil
+            usesDepartment ? try await PhoneNumberStore.department(of: m.phoneNumberId, on: conn, logger: logger) : nil
         let facts = RoutingFacts(
             message: m, campaignId: enquiry.campaignId, numberDepartment: department, activeOwner: activeOwner)
 
@@ -148,15 +149,6 @@ public struct RuleRouter: LeadRouter {
 
     static func reason(_ decided: String, _ skipped: [String]) -> String {
         skipped.isEmpty ? decided : decided + "; skipped: " + skipped.joined(separator: ", ")
-    }
-
-    static func department(of phoneNumberId: String, on conn: PostgresConnection, logger: Logger) async throws
-        -> String?
-    {
-        let rows = try await conn.query(
-            "SELECT department FROM wa_phone_numbers WHERE phone_number_id = \(phoneNumberId)", logger: logger)
-        for try await department in rows.decode(String?.self) { return department }
-        return nil
     }
 }
 

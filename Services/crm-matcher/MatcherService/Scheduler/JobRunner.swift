@@ -28,14 +28,14 @@ public struct JobRunner: Sendable {
     struct LostClaim: Error {}
 
     /// One round: claims up to `batchSize` due jobs and fires them. Returns how many fired and
-    /// the outbox ids to publish.
-    public func runDue() async throws -> (fired: Int, outbox: [Int64]) {
+    /// what the rounds' transactions left to publish.
+    public func runDue() async throws -> (fired: Int, outbox: OutboxCommit) {
         let leaseMs = Int(
             settings.lease.components.seconds * 1000 + settings.lease.components.attoseconds / 1_000_000_000_000_000)
         let jobs = try await ScheduleStore.claimDue(
             limit: settings.batchSize, leaseMs: leaseMs, instance: instance, on: postgres, logger: logger)
         var fired = 0
-        var ids: [Int64] = []
+        var committed = OutboxCommit()
         for job in jobs {
             let log = logger.with(["job_id": "\(job.id)", "job_kind": "\(job.kind)", "job_key": "\(job.key)"])
             if job.takenOver {
@@ -48,10 +48,10 @@ public struct JobRunner: Sendable {
                     let outcome = try await apply(job, outbox: &outbox)
                     guard try await ScheduleStore.fire(job, instance: instance, outcome: outcome, on: conn, logger: log)
                     else { throw LostClaim() }
-                    return (outcome, outbox.ids)
+                    return (outcome, outbox.committed)
                 }
                 fired += 1
-                ids += outbox
+                committed = committed + outbox
                 Counter(label: "crm_scheduler_jobs_total", dimensions: [("kind", job.kind), ("outcome", outcome)])
                     .increment()
                 Metrics.Timer(label: "crm_scheduler_fire_delay_seconds", dimensions: [("kind", job.kind)])
@@ -69,7 +69,7 @@ public struct JobRunner: Sendable {
                     on: postgres, logger: log)
             }
         }
-        return (fired, ids)
+        return (fired, committed)
     }
 
     /// The job's effects; returns its outcome (`reminded`, `skipped`, `replied`, `executed` …).
@@ -107,12 +107,9 @@ public struct JobRunner: Sendable {
             let wamid = job.payload["wamid"]?.stringValue,
             let at = job.payload["at"]?.stringValue.flatMap(RFC3339.date(from:))
         else { return "invalid" }
-        let replies = try await outbox.conn.query(
-            """
-            SELECT 1 FROM messages WHERE contact_id = \(contactId) AND direction = 'outbound' AND created_at >= \(at)
-            LIMIT 1
-            """, logger: outbox.logger)
-        for try await _ in replies { return "replied" }
+        if try await MessageStore.sentSince(at, to: contactId, on: outbox.conn, logger: outbox.logger) {
+            return "replied"
+        }
         guard let rule = try await WorkflowStore.get(id: ruleId, lock: false, on: outbox.conn, logger: outbox.logger),
             rule.active
         else { return "rule_inactive" }

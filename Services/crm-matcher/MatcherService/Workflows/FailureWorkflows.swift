@@ -1,3 +1,4 @@
+import CRMCore
 import Foundation
 import Kafka
 import Logging
@@ -145,57 +146,22 @@ struct FailureTargets {
         -> FailureTargets
     {
         var out = FailureTargets()
-        let wamids = failures.compactMap(\.wamid)
-        if !wamids.isEmpty {
-            let rows = try await conn.query(
-                """
-                SELECT wamid, contact_id, phone_number_id, campaign_id IS NOT NULL,
-                       coalesce(send_request_id LIKE 'workflow:%', false)
-                FROM messages WHERE wamid = ANY(\(wamids)::text[]) AND direction = 'outbound' AND contact_id IS NOT NULL
-                """, logger: logger)
-            for try await (wamid, contact, number, campaign, byRule) in rows.decode(
-                (String, UUID, String?, Bool, Bool).self)
-            {
-                out.byWamid[wamid] = Target(
-                    contactId: contact, phoneNumberId: number, campaign: campaign, byRule: byRule)
-            }
+        for t in try await MessageStore.outboundTargets(
+            wamids: failures.compactMap(\.wamid), on: conn, logger: logger)
+        {
+            out.byWamid[t.wamid] = Target(
+                contactId: t.contactId, phoneNumberId: t.phoneNumberId, campaign: t.campaign, byRule: t.byRule)
         }
-        let requests = failures.compactMap(\.requestId)
-        var found: [(id: String, waId: String, number: String?, campaign: Bool)] = []
-        if !requests.isEmpty {
-            let rows = try await conn.query(
-                """
-                SELECT request_id, to_wa_id, phone_number_id, payload->>'campaign_id' IS NOT NULL
-                FROM send_requests WHERE request_id = ANY(\(requests)::text[])
-                """, logger: logger)
-            for try await row in rows.decode((String, String, String?, Bool).self) { found.append(row) }
-        }
+        let found = try await SendStore.recipients(
+            requestIds: failures.compactMap(\.requestId), on: conn, logger: logger)
         let unnamed = failures.filter { $0.wamid.map { out.byWamid[$0] == nil } ?? true }.compactMap(\.waId)
-        out.byWaId = try await contactIds(waIds: unnamed + found.map(\.waId), on: conn, logger: logger)
+        out.byWaId = try await ContactStore.ids(waIds: unnamed + found.map(\.waId), on: conn, logger: logger)
         for request in found {
             guard let contact = out.byWaId[request.waId] else { continue }
             out.byRequest[request.id] = Target(
-                contactId: contact, phoneNumberId: request.number, campaign: request.campaign,
+                contactId: contact, phoneNumberId: request.phoneNumberId, campaign: request.campaign,
                 byRule: request.id.hasPrefix("workflow:"))
         }
-        return out
-    }
-
-    /// Contacts by recipient digits: the one with that wa_id beats one whose typed phone matches.
-    static func contactIds(waIds: [String], on conn: PostgresConnection, logger: Logger) async throws
-        -> [String: UUID]
-    {
-        let wanted = Array(Set(waIds))
-        guard !wanted.isEmpty else { return [:] }
-        let rows = try await conn.query(
-            """
-            SELECT w, c.id FROM unnest(\(wanted)::text[]) AS t(w)
-            CROSS JOIN LATERAL (
-                SELECT id FROM contacts WHERE wa_id = w OR phone = '+' || w
-                ORDER BY (wa_id = w) DESC NULLS LAST, created_at LIMIT 1) c
-            """, logger: logger)
-        var out: [String: UUID] = [:]
-        for try await (waId, id) in rows.decode((String, UUID).self) { out[waId] = id }
         return out
     }
 }

@@ -1,3 +1,4 @@
+import CRMCore
 import Foundation
 import Logging
 import Outbound
@@ -94,7 +95,7 @@ struct WorkflowActions {
             return .done(["tag": .string(tag)])
         case .sendTemplate(let name, let language, let variables):
             return try await sendTemplate(
-                name: name, language: language, variables: variables, index: index, traceParent: outbox.traceParent)
+                name: name, language: language, variables: variables, index: index, outbox: &outbox)
         case .callWebhook(let webhookId):
             return try await callWebhook(webhookId, index: index)
         }
@@ -126,14 +127,8 @@ struct WorkflowActions {
 
     /// The owner's department manager (the oldest active one), else the configured one.
     func manager(of owner: UUID?) async throws -> UUID? {
-        if let owner {
-            let rows = try await conn.query(
-                """
-                SELECT m.id FROM users o JOIN users m
-                    ON m.department = o.department AND m.role = 'manager' AND m.active AND m.id <> o.id
-                WHERE o.id = \(owner) ORDER BY m.created_at, m.id LIMIT 1
-                """, logger: logger)
-            for try await id in rows.decode(UUID.self) { return id }
+        if let owner, let manager = try await UserStore.manager(of: owner, on: conn, logger: logger) {
+            return manager
         }
         return settings.escalationManagerId
     }
@@ -177,7 +172,7 @@ struct WorkflowActions {
     /// variables resolved as the API resolves them: the saved mapping against the contact and
     /// lead, then the rule's explicit values. The sender's policy gate decides as for any send.
     func sendTemplate(
-        name: String, language: String, variables: [String: String], index: Int, traceParent: String? = nil
+        name: String, language: String, variables: [String: String], index: Int, outbox: inout ActivityOutbox
     ) async throws
         -> ActionResult
     {
@@ -206,10 +201,9 @@ struct WorkflowActions {
             requestId: key(index), to: waId, phoneNumberId: event.phoneNumberId, text: nil, requestedBy: actor,
             template: OutboundTemplate(name: name, language: language, variables: values))
         let (state, created) = try await SendStore.register(
-            request, state: "queued", traceParent: traceParent, on: conn, logger: logger)
+            request, state: "queued", traceParent: outbox.traceParent, on: conn, logger: logger)
         guard created else { return .skipped("the send exists already (\(state))") }
-        try await WorkflowStore.addSend(
-            request, execution: execution, traceParent: traceParent, on: conn, logger: logger)
+        try await outbox.queueSend(request, execution: execution)
         return .done(["request_id": .string(request.requestId), "template": .string(name)])
     }
 

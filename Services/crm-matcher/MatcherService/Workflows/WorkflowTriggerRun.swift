@@ -8,14 +8,12 @@ import Storage
 struct WorkflowTriggerRun: Sendable {
     let context: WorkerContext
     let engine: WorkflowEngine
-    let publisher: ActivityPublisher
-    let sends: WorkflowSendPublisher
+    let publisher: OutboxPublisher
 
     init(context: WorkerContext, settings: AutomationSettings) {
         self.context = context
         engine = WorkflowEngine(settings: settings)
-        publisher = ActivityPublisher(context: context)
-        sends = WorkflowSendPublisher(context: context)
+        publisher = OutboxPublisher(context: context)
     }
 
     func callAsFunction(
@@ -26,14 +24,8 @@ struct WorkflowTriggerRun: Sendable {
         let outbox = try await context.postgres.transaction(logger: logger) { conn in
             var outbox = ActivityOutbox(conn: conn, logger: logger)
             try await rules(engine, &outbox)
-            return outbox.ids
+            return outbox.committed
         }
-        try await publisher.publish(ids: outbox)
-        do {
-            try await sends.publish()
-        } catch {
-            // Committed already: the scheduler's relay publishes them once the broker is back.
-            logger.warning("workflow sends not published yet", metadata: ["error": "\(error)"])
-        }
+        try await publisher.publish(outbox)
     }
 }

@@ -57,26 +57,29 @@ public struct CampaignRollout: Service {
     }
 
     public func run() async throws {
-        guard try await gate.waitUnlessShuttingDown() else { return }
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        try await PeriodicService("campaign rollout round", every: settings.interval, gate: gate, logger: logger) {
             do {
-                for id in try await CampaignStore.running(on: postgres, logger: logger) {
-                    if Task.isShuttingDownGracefully { break }
-                    do {
-                        try await step(id)
-                    } catch {
-                        // The chunk's transaction rolled back: its recipients stay pending and
-                        // the next round publishes them again under the same request ids.
-                        failures.increment()
-                        logger.error(
-                            "campaign rollout step failed", metadata: ["campaign_id": "\(id)", "error": "\(error)"])
-                    }
-                }
+                try await round()
             } catch {
                 failures.increment()
-                logger.error("campaign rollout round failed", metadata: ["error": "\(error)"])
+                throw error
             }
-            await sleepUnlessShuttingDown(for: settings.interval)
+            return false
+        }.run()
+    }
+
+    /// A chunk of every running campaign.
+    func round() async throws {
+        for id in try await CampaignStore.running(on: postgres, logger: logger) {
+            if Task.isShuttingDownGracefully { break }
+            do {
+                try await step(id)
+            } catch {
+                // The chunk's transaction rolled back: its recipients stay pending and
+                // the next round publishes them again under the same request ids.
+                failures.increment()
+                logger.error("campaign rollout step failed", metadata: ["campaign_id": "\(id)", "error": "\(error)"])
+            }
         }
     }
 

@@ -90,12 +90,11 @@ public struct WebhookController: Sendable {
             return plain(.badRequest, "\(error)\n")
         }
         let sha = Hashing.sha256Hex(body)
-        let value = RawWebhook.envelopeBytes(
-            body: body, sha256: sha, receivedAt: Date(), source: "gateway", traceId: span?.traceId)
+        let raw = RawWebhook(bytes: body, sha256: sha, receivedAt: Date())
         do {
             try await producer.send(
-                OutgoingRecord(
-                    topic: topic, key: Array(parsed.partitionKey.utf8), value: value, headers: span?.headers ?? []))
+                RawWebhookRecord.outgoing(
+                    raw, topic: topic, key: parsed.partitionKey, source: "gateway", headers: span?.headers ?? []))
         } catch {
             WebhookMetrics.outcome(.unavailable)
             logger.error(

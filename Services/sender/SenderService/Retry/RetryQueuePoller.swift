@@ -16,9 +16,9 @@ public enum RetryQueuePoller {
     static let interval: Duration = .milliseconds(200)
     static let batch = 100
 
-    public static func service(context: WorkerContext, executor: SendExecutor, gate: StartupGate) -> IntervalLoop {
+    public static func service(context: WorkerContext, executor: SendExecutor, gate: StartupGate) -> PeriodicService {
         let (postgres, logger) = (context.postgres, context.logger)
-        return IntervalLoop("retry queue poll", every: interval, gate: gate, logger: logger) {
+        return PeriodicService("retry queue poll", every: interval, gate: gate, logger: logger) {
             let due = try await SendStore.claimDue(
                 limit: batch, owner: executor.settings.owner, lease: executor.settings.lease.seconds,
                 on: postgres, logger: logger)

@@ -25,8 +25,8 @@ public struct SendSweeper: Sendable {
     }
 
     /// The sweeper as a background service, every `SEND_SWEEP_INTERVAL_MS`.
-    public func service(gate: StartupGate) -> IntervalLoop {
-        IntervalLoop("send sweep", every: executor.settings.sweepInterval, gate: gate, logger: logger) {
+    public func service(gate: StartupGate) -> PeriodicService {
+        PeriodicService("send sweep", every: executor.settings.sweepInterval, gate: gate, logger: logger) {
             _ = try await sweepOnce()
             return false
         }

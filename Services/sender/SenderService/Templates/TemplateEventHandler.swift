@@ -1,9 +1,11 @@
+import CRMCore
 import Foundation
 import Kafka
 import Logging
 import Outbound
 import PostgresNIO
 import ServiceKit
+import Storage
 import WireModels
 
 /// `wa.template.event` → the catalog follows Meta: a `message_template_status_update` sets

@@ -11,9 +11,9 @@ import ServiceLifecycle
 public enum TemplateSyncScheduler {
     public static func service(
         context: WorkerContext, sync: TemplateSync, gate: StartupGate, interval: Duration = .seconds(15 * 60)
-    ) -> IntervalLoop {
+    ) -> PeriodicService {
         let (postgres, logger) = (context.postgres, context.logger)
-        return IntervalLoop("template sync", every: interval, gate: gate, logger: logger) {
+        return PeriodicService("template sync", every: interval, gate: gate, logger: logger) {
             do {
                 try await sync.run(on: postgres, logger: logger)
             } catch {

@@ -314,3 +314,43 @@ public enum StorageError: Error, CustomStringConvertible {
         }
     }
 }
+
+extension ContactStore {
+    /// The contact on a match key, else the one a (redelivered) number change moved.
+    public static func byKeyOrNumberChange(key: String, wamid: String, on conn: PostgresConnection, logger: Logger)
+        async throws -> MatchedContact?
+    {
+        let rows = try await conn.query(
+            """
+            SELECT id, version, name, owner_id, opted_out FROM contacts WHERE match_key = \(key)
+            UNION ALL
+            SELECT c.id, c.version, c.name, c.owner_id, c.opted_out FROM contact_number_changes n
+            JOIN contacts c ON c.id = n.contact_id WHERE n.wamid = \(wamid)
+            LIMIT 1
+            """, logger: logger)
+        for try await (id, version, name, owner, optedOut) in rows.decode((UUID, Int, String?, UUID?, Bool).self) {
+            return MatchedContact(
+                id: id, created: false, version: version, name: name, ownerId: owner, optedOut: optedOut,
+                nameChanged: false)
+        }
+        return nil
+    }
+
+    /// Contacts by recipient digits: the one with that wa_id beats one whose typed phone matches.
+    public static func ids(waIds: [String], on conn: PostgresConnection, logger: Logger) async throws
+        -> [String: UUID]
+    {
+        let wanted = Array(Set(waIds))
+        guard !wanted.isEmpty else { return [:] }
+        let rows = try await conn.query(
+            """
+            SELECT w, c.id FROM unnest(\(wanted)::text[]) AS t(w)
+            CROSS JOIN LATERAL (
+                SELECT id FROM contacts WHERE wa_id = w OR phone = '+' || w
+                ORDER BY (wa_id = w) DESC NULLS LAST, created_at LIMIT 1) c
+            """, logger: logger)
+        var out: [String: UUID] = [:]
+        for try await (waId, id) in rows.decode((String, UUID).self) { out[waId] = id }
+        return out
+    }
+}

@@ -259,3 +259,18 @@ extension CampaignStore {
         return out
     }
 }
+
+extension CampaignStore {
+    /// The first recipient's CSV columns (JSON text), for previewing a mapping.
+    public static func firstRecipientColumns(campaignId: UUID, on client: PostgresClient, logger: Logger) async throws
+        -> String?
+    {
+        let rows = try await client.query(
+            """
+            SELECT columns::text FROM campaign_recipients WHERE campaign_id = \(campaignId)
+            ORDER BY row_number NULLS LAST, phone LIMIT 1
+            """, logger: logger)
+        for try await text in rows.decode(String.self) { return text }
+        return nil
+    }
+}

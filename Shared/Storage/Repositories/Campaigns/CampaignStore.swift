@@ -1,3 +1,4 @@
+import CRMCore
 import Foundation
 import PostgresNIO
 import WireModels
@@ -42,22 +43,6 @@ public struct CampaignRow: Sendable, Codable, Equatable {
     }
 
     public var json: JSONValue { get throws { try JSONValue(encoding: self) } }
-}
-
-/// One recipient to materialize: digits of the number (the `wa_id` form), the contact when
-/// known, the CSV row number and the row's columns (for the mapping's `campaign` fields).
-public struct AudienceMember: Sendable, Equatable {
-    public var phone: String
-    public var contactId: UUID?
-    public var row: Int?
-    public var columns: [String: String]
-
-    public init(phone: String, contactId: UUID? = nil, row: Int? = nil, columns: [String: String] = [:]) {
-        self.phone = phone
-        self.contactId = contactId
-        self.row = row
-        self.columns = columns
-    }
 }
 
 /// Campaigns and their audiences. State changes only through `transition`.

@@ -1,3 +1,4 @@
+import CRMCore
 import Foundation
 import Hummingbird
 import Logging
@@ -147,15 +148,9 @@ extension CampaignsController {
     }
 
     func firstRecipientColumns(_ id: UUID) async throws -> [String: String] {
-        let rows = try await postgres.query(
-            """
-            SELECT columns::text FROM campaign_recipients WHERE campaign_id = \(id)
-            ORDER BY row_number NULLS LAST, phone LIMIT 1
-            """, logger: logger)
-        for try await text in rows.decode(String.self) {
-            return (try? JSONCoding.decoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
-        }
-        return [:]
+        guard let text = try await CampaignStore.firstRecipientColumns(campaignId: id, on: postgres, logger: logger)
+        else { return [:] }
+        return (try? JSONCoding.decoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
     }
 
     /// `POST /campaigns/{id}/launch`: start a draft/tested campaign or resume a paused one.

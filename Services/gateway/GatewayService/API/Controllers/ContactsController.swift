@@ -12,7 +12,7 @@ import WireModels
 struct ContactsController: Sendable {
     let auth: Authenticator
     let postgres: PostgresClient
-    let publisher: ActivityPublisher
+    let publisher: OutboxPublisher
     let logger: Logger
 
     func add(to group: RouterGroup<some RequestContext>) {
@@ -146,9 +146,9 @@ struct ContactsController: Sendable {
             try await AuditStore.record(
                 actor: principal.actor, action: "contact.update", entity: "contact", entityId: id.uuidString,
                 before: try before.json, after: try after.json, on: conn, logger: logger)
-            return (after, outbox.ids)
+            return (after, outbox.committed)
         }
-        try? await publisher.publish(ids: outbox)  // the relay publishes it if the broker is down now
+        try? await publisher.publish(outbox)  // the relay publishes it if the broker is down now
         return try json(contact)
     }
 

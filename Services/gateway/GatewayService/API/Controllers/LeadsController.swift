@@ -11,7 +11,7 @@ import WireModels
 struct LeadsController: Sendable {
     let auth: Authenticator
     let postgres: PostgresClient
-    let publisher: ActivityPublisher
+    let publisher: OutboxPublisher
     let logger: Logger
 
     static let statuses = ["open", "won", "lost"]
@@ -102,9 +102,9 @@ struct LeadsController: Sendable {
             try await AuditStore.record(
                 actor: principal.actor, action: "lead.update", entity: "lead", entityId: id.uuidString,
                 before: try before.json, after: try after.json, on: conn, logger: logger)
-            return (after, outbox.ids)
+            return (after, outbox.committed)
         }
-        try? await publisher.publish(ids: outbox)  // the relay publishes it if the broker is down now
+        try? await publisher.publish(outbox)  // the relay publishes it if the broker is down now
         return try json(lead)
     }
 

@@ -1,3 +1,4 @@
+import CRMCore
 import Foundation
 import Hummingbird
 import Logging
@@ -71,7 +72,9 @@ struct RoutingRulesController: Sendable {
         try Self.validate(draft, body.problems)
         let rule = try await postgres.transaction(logger: logger) { conn -> RoutingRule in
             var spec = draft
-            if input.position == nil { spec.position = try await Self.nextPosition(on: conn, logger: logger) }
+            if input.position == nil {
+                spec.position = try await RoutingRuleStore.nextPosition(on: conn, logger: logger)
+            }
             try await Self.checkOwner(spec.target, on: conn, logger: logger)
             let rule = try await Self.conflictsAs409 {
                 try await RoutingRuleStore.create(spec, createdBy: access.actor, on: conn, logger: logger)
@@ -180,13 +183,6 @@ struct RoutingRulesController: Sendable {
         if !user.active {
             throw APIError(.unprocessableContent, "inactive_user", "assign.owner_id: the user is not active")
         }
-    }
-
-    /// After the last rule, in steps of 10 (room to insert between).
-    static func nextPosition(on conn: PostgresConnection, logger: Logger) async throws -> Int {
-        let rows = try await conn.query("SELECT COALESCE(max(position), 0) + 10 FROM routing_rules", logger: logger)
-        for try await n in rows.decode(Int.self) { return min(n, RoutingRuleSpec.positions.upperBound) }
-        return 10
     }
 
     static func conflictsAs409<T>(_ write: () async throws -> T) async throws -> T {

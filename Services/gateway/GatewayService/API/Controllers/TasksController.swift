@@ -13,7 +13,7 @@ import WireModels
 struct TasksController: Sendable {
     let auth: Authenticator
     let postgres: PostgresClient
-    let publisher: ActivityPublisher
+    let publisher: OutboxPublisher
     let logger: Logger
 
     static let createFields: Set<String> = ["contact_id", "lead_id", "owner_id", "title", "due_at"]
@@ -87,9 +87,9 @@ struct TasksController: Sendable {
             try await AuditStore.record(
                 actor: access.actor, action: "task.create", entity: "task", entityId: task.id.uuidString,
                 before: nil, after: try task.json, on: conn, logger: logger)
-            return (task, outbox.ids)
+            return (task, outbox.committed)
         }
-        try? await publisher.publish(ids: outbox)  // the relay publishes it if the broker is down now
+        try? await publisher.publish(outbox)  // the relay publishes it if the broker is down now
         return try json(task, status: .created)
     }
 
@@ -142,9 +142,9 @@ struct TasksController: Sendable {
             try await AuditStore.record(
                 actor: access.actor, action: "task.update", entity: "task", entityId: id.uuidString,
                 before: beforeJSON, after: afterJSON, on: conn, logger: logger)
-            return (after, outbox.ids)
+            return (after, outbox.committed)
         }
-        try? await publisher.publish(ids: outbox)
+        try? await publisher.publish(outbox)
         return try json(task)
     }
 }

@@ -1,3 +1,4 @@
+import CRMCore
 import Foundation
 import Hummingbird
 import Logging
@@ -167,9 +168,7 @@ struct TemplatesController: Sendable {
                     .badRequest, "invalid_json", #"body must be empty or {"variables": {"1": "Ana", ...}}: \#(error)"#)
             }
         }
-        let rows = try await postgres.query("SELECT phone FROM test_recipients ORDER BY phone", logger: logger)
-        var phones: [String] = []
-        for try await phone in rows.decode(String.self) { phones.append(phone) }
+        let phones = try await TestRecipientStore.all(on: postgres, logger: logger)
         guard !phones.isEmpty else {
             throw APIError(.conflict, "no_test_recipients", "no test recipients are configured")
         }
