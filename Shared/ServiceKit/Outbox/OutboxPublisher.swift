@@ -29,6 +29,30 @@ public struct OutboxPublisher: Sendable {
         self.logger = logger
     }
 
+    /// One transaction with an outbox, then what it wrote published: the shape of every change
+    /// the rest of the system hears about. `body` writes through the outbox (its connection is
+    /// `outbox.conn`) and its result is returned. If publishing fails the change stays
+    /// committed: with `relayOnFailure` (an API request, whose caller gets its answer) the
+    /// relay publishes it later; otherwise the error is thrown (a consumer retries its batch).
+    public func commit<R: Sendable>(
+        actor: String = "system", traceParent: String? = nil, buffered: Bool = false, relayOnFailure: Bool = false,
+        _ body: sending @escaping (inout ActivityOutbox) async throws -> R
+    ) async throws -> R {
+        let logger = logger
+        let (result, written) = try await postgres.transaction(logger: logger) { conn in
+            var outbox = ActivityOutbox(
+                conn: conn, logger: logger, actor: actor, buffered: buffered, traceParent: traceParent)
+            let result = try await body(&outbox)
+            return (result, try await outbox.flush())
+        }
+        do {
+            try await publish(written)
+        } catch  where relayOnFailure {
+            logger.warning("activity not published yet, the relay will", metadata: ["error": "\(error)"])
+        }
+        return result
+    }
+
     /// Publishes what a committed transaction wrote. Activity that cannot be published throws
     /// (the relay publishes it later); sends that cannot be are left to the relay with a warning.
     public func publish(_ commit: OutboxCommit) async throws {

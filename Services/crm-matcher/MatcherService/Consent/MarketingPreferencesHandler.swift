@@ -47,8 +47,8 @@ public struct MarketingPreferencesHandler: RecordBatchHandler {
         let preferences = try records.flatMap { Self.preferences(in: try EventEnvelope<MetaEvent>.decode($0.value)) }
         guard !preferences.isEmpty else { return }
         let logger = context.logger
-        let outbox = try await context.postgres.transaction(logger: logger) { conn in
-            var outbox = ActivityOutbox(conn: conn, logger: logger)
+        try await publisher.commit { outbox in
+            let conn = outbox.conn
             let contacts = try await ContactStore.matchMany(
                 preferences.map { ContactIdentity(waId: $0.waId, userId: nil, profileName: nil) }, fromCustomer: false,
                 on: conn, logger: logger)
@@ -73,8 +73,6 @@ public struct MarketingPreferencesHandler: RecordBatchHandler {
                         "ledger_id": .number(Double(change.ledgerId)),
                     ])
             }
-            return outbox.committed
         }
-        try await publisher.publish(outbox)
     }
 }

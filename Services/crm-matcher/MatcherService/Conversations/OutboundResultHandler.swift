@@ -30,8 +30,8 @@ public struct OutboundResultHandler: RecordBatchHandler {
         }
         guard !wamids.isEmpty else { return }
         let logger = context.logger
-        let outbox = try await context.postgres.transaction(logger: logger) { conn in
-            var outbox = ActivityOutbox(conn: conn, logger: logger)
+        try await publisher.commit { outbox in
+            let conn = outbox.conn
             let sent = try await MessageStore.sentToContacts(wamids: wamids, on: conn, logger: logger)
             for (wamid, contact, number, at) in sent {
                 guard
@@ -46,8 +46,6 @@ public struct OutboundResultHandler: RecordBatchHandler {
                         "seconds": .number(max(0, at.timeIntervalSince(answered.openedAt)).rounded()),
                     ])
             }
-            return outbox.committed
         }
-        try await publisher.publish(outbox)
     }
 }

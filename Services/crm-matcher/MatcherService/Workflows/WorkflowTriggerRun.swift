@@ -19,13 +19,7 @@ struct WorkflowTriggerRun: Sendable {
     func callAsFunction(
         _ rules: @escaping @Sendable (WorkflowEngine, inout ActivityOutbox) async throws -> Void
     ) async throws {
-        let logger = context.logger
         let engine = engine
-        let outbox = try await context.postgres.transaction(logger: logger) { conn in
-            var outbox = ActivityOutbox(conn: conn, logger: logger)
-            try await rules(engine, &outbox)
-            return outbox.committed
-        }
-        try await publisher.publish(outbox)
+        try await publisher.commit { outbox in try await rules(engine, &outbox) }
     }
 }

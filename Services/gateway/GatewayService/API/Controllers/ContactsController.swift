@@ -98,13 +98,14 @@ struct ContactsController: Sendable {
             throw APIError(.forbidden, "forbidden", "an agent cannot clear a customer's opt-out")
         }
 
-        let (contact, outbox) = try await postgres.transaction(logger: logger) { conn in
+        let contact = try await publisher.commit(
+            actor: principal.actor, traceParent: Traces.currentTraceParent(), relayOnFailure: true
+        ) { outbox in
+            let conn = outbox.conn
             guard
                 let before = try await ContactStore.get(
                     id: id, scope: principal.scope, on: conn, lock: true, logger: logger)
             else { throw APIError(.notFound, "not_found", "no contact with this id") }
-            var outbox = ActivityOutbox(
-                conn: conn, logger: logger, actor: principal.actor, traceParent: Traces.currentTraceParent())
             var after = try await ContactStore.update(
                 id: id, name: name, ownerId: owner.isSet ? owner.newValue : before.ownerId, tags: tags ?? before.tags,
                 on: conn,
@@ -146,9 +147,8 @@ struct ContactsController: Sendable {
             try await AuditStore.record(
                 actor: principal.actor, action: "contact.update", entity: "contact", entityId: id.uuidString,
                 before: try before.json, after: try after.json, on: conn, logger: logger)
-            return (after, outbox.committed)
+            return after
         }
-        try? await publisher.publish(outbox)  // the relay publishes it if the broker is down now
         return try json(contact)
     }
 

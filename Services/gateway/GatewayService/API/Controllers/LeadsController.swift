@@ -63,7 +63,10 @@ struct LeadsController: Sendable {
             throw APIError(.forbidden, "forbidden", "an agent cannot give a lead to another owner")
         }
 
-        let (lead, outbox) = try await postgres.transaction(logger: logger) { conn in
+        let lead = try await publisher.commit(
+            actor: principal.actor, traceParent: Traces.currentTraceParent(), relayOnFailure: true
+        ) { outbox in
+            let conn = outbox.conn
             guard
                 let before = try await LeadStore.get(
                     id: id, scope: principal.scope, lock: true, on: conn, logger: logger)
@@ -76,8 +79,6 @@ struct LeadsController: Sendable {
             } catch is LeadStore.AnotherLeadIsOpen {
                 throw APIError(.conflict, "lead_already_open", "the contact has another open lead")
             }
-            var outbox = ActivityOutbox(
-                conn: conn, logger: logger, actor: principal.actor, traceParent: Traces.currentTraceParent())
             func add(_ kind: String, _ data: [String: JSONValue]) async throws {
                 try await outbox.add(
                     kind, entity: "lead", id: id, contact: after.contactId, version: after.version, data: .object(data))
@@ -102,9 +103,8 @@ struct LeadsController: Sendable {
             try await AuditStore.record(
                 actor: principal.actor, action: "lead.update", entity: "lead", entityId: id.uuidString,
                 before: try before.json, after: try after.json, on: conn, logger: logger)
-            return (after, outbox.committed)
+            return after
         }
-        try? await publisher.publish(outbox)  // the relay publishes it if the broker is down now
         return try json(lead)
     }
 

@@ -57,7 +57,10 @@ struct TasksController: Sendable {
         if principal.scope != .all, let ownerId, ownerId != principal.userId {
             throw APIError.forbidden("an agent creates tasks only for themselves")
         }
-        let (task, outbox) = try await postgres.transaction(logger: logger) { conn in
+        let task = try await publisher.commit(
+            actor: access.actor, traceParent: Traces.currentTraceParent(), relayOnFailure: true
+        ) { outbox in
+            let conn = outbox.conn
             var problems = Problems()
             // An agent's task is on a contact they own (others are not found, as in GET).
             guard
@@ -79,17 +82,14 @@ struct TasksController: Sendable {
                         contactId: contact.id, leadId: leadId, ownerId: owner, title: title, dueAt: dueAt,
                         createdBy: access.actor), on: conn, logger: logger)
             else { throw StorageError.invalid("task not created") }
-            var outbox = ActivityOutbox(
-                conn: conn, logger: logger, actor: access.actor, traceParent: Traces.currentTraceParent())
             try await outbox.add(
                 "task.created", entity: "task", id: task.id, contact: task.contactId, version: task.version,
                 data: ["task": try task.json])
             try await AuditStore.record(
                 actor: access.actor, action: "task.create", entity: "task", entityId: task.id.uuidString,
                 before: nil, after: try task.json, on: conn, logger: logger)
-            return (task, outbox.committed)
+            return task
         }
-        try? await publisher.publish(outbox)  // the relay publishes it if the broker is down now
         return try json(task, status: .created)
     }
 
@@ -111,7 +111,10 @@ struct TasksController: Sendable {
             throw APIError.forbidden("an agent cannot give a task to another owner")
         }
 
-        let (task, outbox) = try await postgres.transaction(logger: logger) { conn in
+        let task = try await publisher.commit(
+            actor: access.actor, traceParent: Traces.currentTraceParent(), relayOnFailure: true
+        ) { outbox in
+            let conn = outbox.conn
             guard
                 let before = try await TaskStore.get(
                     id: id, scope: principal.scope, lock: true, on: conn, logger: logger)
@@ -127,8 +130,6 @@ struct TasksController: Sendable {
             for field in ["title", "due_at", "status", "owner_id"] where afterJSON[field] != beforeJSON[field] {
                 changed[field] = afterJSON[field] ?? .null
             }
-            var outbox = ActivityOutbox(
-                conn: conn, logger: logger, actor: access.actor, traceParent: Traces.currentTraceParent())
             if !changed.isEmpty {
                 let kind =
                     after.status != before.status
@@ -142,9 +143,8 @@ struct TasksController: Sendable {
             try await AuditStore.record(
                 actor: access.actor, action: "task.update", entity: "task", entityId: id.uuidString,
                 before: beforeJSON, after: afterJSON, on: conn, logger: logger)
-            return (after, outbox.committed)
+            return after
         }
-        try? await publisher.publish(outbox)
         return try json(task)
     }
 }
