@@ -13,7 +13,7 @@ public enum SenderWorker {
             consumers: [
                 // The whole poll at once: the handler gates, paces and records a poll's sends
                 // together, and per-partition batches would only multiply its round trips.
-                ConsumerSpec(Stages.sender, concurrency: 1) { context in
+                ConsumerSpec(Stages.sender) { context in
                     SenderMetrics.register()
                     return SendHandler(context: context, executor: try executor(context))
                 },

@@ -20,16 +20,9 @@ public struct ConsumerSpec: Sendable {
     /// From `Stages`, where every stage is declared once.
     public let stage: Stage
     public let makeHandler: @Sendable (WorkerContext) throws -> any RecordBatchHandler
-    /// Partitions of a poll handled at once; nil = `CONSUMER_CONCURRENCY`. A handler that
-    /// batches a whole poll itself sets 1.
-    public let concurrency: Int?
 
-    public init(
-        _ stage: Stage, concurrency: Int? = nil,
-        makeHandler: @escaping @Sendable (WorkerContext) throws -> any RecordBatchHandler
-    ) {
+    public init(_ stage: Stage, makeHandler: @escaping @Sendable (WorkerContext) throws -> any RecordBatchHandler) {
         self.stage = stage
-        self.concurrency = concurrency
         self.makeHandler = makeHandler
     }
 }
@@ -76,7 +69,7 @@ public enum WorkerHost {
                     logger: logger),
                 gate: gate, batchSize: config.consumerBatchSize,
                 batchLinger: .milliseconds(config.consumerBatchLingerMs),
-                concurrency: spec.concurrency ?? config.consumerConcurrency,
+                concurrency: spec.stage.concurrency ?? config.consumerConcurrency,
                 crashAfterCommit: config.faultCrashAfterCommit,
                 outageBudget: config.outageBudget(stage: spec.stage.name),
                 hangLimit: config.maxPollInterval(stage: spec.stage.name),

@@ -1,13 +1,17 @@
 import WireModels
 
-/// One consume stage: its name (the consumer group's suffix) and the topics it reads.
+/// One consume stage: its name (the consumer group's suffix), the topics it reads and how
+/// many partitions of a poll it handles at once.
 public struct Stage: Sendable, Hashable {
     public let name: String
     public let topics: [String]
+    /// nil = `CONSUMER_CONCURRENCY`; a handler that batches a whole poll itself has 1.
+    public let concurrency: Int?
 
-    init(_ name: String, _ topics: [String]) {
+    init(_ name: String, _ topics: [String], concurrency: Int? = nil) {
         self.name = name
         self.topics = topics
+        self.concurrency = concurrency
     }
 }
 
@@ -24,7 +28,8 @@ public enum Stages {
     public static let webhooks = Stage("webhooks", [Topics.crmActivity])
     public static let crmMatcherWorkflows = Stage("crm-matcher-workflows", [Topics.crmActivity])
     public static let crmMatcherFailures = Stage("crm-matcher-failures", [Topics.status, Topics.outboundResult])
-    public static let sender = Stage("sender", [Topics.outboundRequest])
+    /// The sender gates, paces and sends a whole poll as one batch.
+    public static let sender = Stage("sender", [Topics.outboundRequest], concurrency: 1)
     public static let senderTemplates = Stage("sender-templates", [Topics.templateEvent])
     public static let reporter = Stage("reporter", [Topics.status])
 
