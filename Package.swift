@@ -57,7 +57,7 @@ let package = Package(
             name: "WireModels",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/WireModels", swiftSettings: swiftSettings),
-        // Pure domain: rules, routing, policy, retry and template decisions; no I/O.
+        // Pure domain: rules, routing, policy, retry, status order and template decisions; no I/O.
         .target(name: "CRMCore", dependencies: ["WireModels"], path: "Shared/CRMCore", swiftSettings: swiftSettings),
         .target(
             name: "Kafka",
@@ -118,7 +118,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ])
-        + service("normalizer", lib: "NormalizerService", folder: "normalizer", deps: ["ServiceKit"])
+        + service("normalizer", lib: "NormalizerService", folder: "normalizer", deps: ["ServiceKit", "CRMCore"])
         + service(
             "crm-matcher", lib: "MatcherService", folder: "crm-matcher",
             deps: [
@@ -129,7 +129,7 @@ let package = Package(
             deps: [
                 "ServiceKit", "CRMCore", "Outbound", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ])
-        + service("reporter", lib: "ReporterService", folder: "reporter", deps: ["ServiceKit", "Outbound"])
+        + service("reporter", lib: "ReporterService", folder: "reporter", deps: ["ServiceKit", "CRMCore", "Outbound"])
         + service(
             "crmctl", lib: "CrmCtlCommands", folder: "crmctl", under: "Tools",
             deps: [

@@ -1,3 +1,4 @@
+import CRMCore
 import Testing
 import WireModels
 

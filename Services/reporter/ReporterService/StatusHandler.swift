@@ -1,3 +1,4 @@
+import CRMCore
 import Kafka
 import Logging
 import PostgresNIO

@@ -1,5 +1,6 @@
 import Kafka
 import PostgresNIO
+import Storage
 import Synchronization
 
 /// What `/readyz` checks: start-up finished, PostgreSQL answers, the Kafka cluster answers.
@@ -49,7 +50,7 @@ public struct Readiness: Sendable {
             "postgres",
             {
                 (try? await withTimeout(.seconds(2), "postgres probe") {
-                    try await client.query("SELECT 1")
+                    try await client.ping()
                     return true
                 }) ?? false
             }

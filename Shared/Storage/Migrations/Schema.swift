@@ -1,3 +1,4 @@
+import CRMCore
 import WireModels
 
 /// Every migration, in order. Append only: an applied migration is never edited.
