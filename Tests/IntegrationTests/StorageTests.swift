@@ -183,12 +183,15 @@ struct StorageTests {
         let logger = self.logger
         let item = WebhookRawStore.Item(sha256: "abc", body: "{}", receivedAt: .now)
         for _ in 0..<3 {
-            let states = try await db.client.withTransaction(logger: logger) { conn in
-                try await WebhookRawStore.archive([item, item], on: conn, logger: logger)
-            }
+            let states = try await WebhookRawStore.archive([item, item], on: db.client, logger: logger)
             #expect(states == ["abc": "received"])
         }
         #expect(try await db.count("SELECT 1 FROM webhook_raw") == 1)
+        // Once processed, a body that comes again (Meta retried it) is reported as such and skipped.
+        try await WebhookRawStore.markProcessedMany([("abc", "processed", nil)], on: db.client, logger: logger)
+        let other = WebhookRawStore.Item(sha256: "def", body: "{}", receivedAt: .now)
+        let states = try await WebhookRawStore.archive([item, other], on: db.client, logger: logger)
+        #expect(states == ["abc": "processed", "def": "received"])
     }
 
     /// Every replica runs an outbox relay for workflow sends left unpublished: concurrent relays

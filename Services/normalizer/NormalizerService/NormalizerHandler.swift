@@ -34,11 +34,9 @@ public struct NormalizerHandler: RecordBatchHandler {
         // One body can be in a batch twice (Meta retried quickly); archive once.
         var seen = Set<String>()
         let unique = raws.filter { seen.insert($0.sha256 + ($0.replay ? ":replay" : "")).inserted }
-        let states = try await postgres.transaction(logger: logger) { conn in
-            try await WebhookRawStore.archive(
-                unique.map { .init(sha256: $0.sha256, body: $0.body, receivedAt: $0.receivedAt) }, on: conn,
-                logger: logger)
-        }
+        let states = try await WebhookRawStore.archive(
+            unique.map { .init(sha256: $0.sha256, body: $0.body, receivedAt: $0.receivedAt) }, on: postgres,
+            logger: logger)
 
         var outgoing: [OutgoingRecord] = []
         var outcomes: [(sha256: String, state: String, error: String?)] = []
@@ -52,9 +50,7 @@ public struct NormalizerHandler: RecordBatchHandler {
         // Publish before marking processed: a crash in between republishes, which the
         // downstream idempotency keys absorb; the reverse order could lose events.
         try await producer.send(outgoing)
-        try await postgres.withConnection { conn in
-            try await WebhookRawStore.markProcessedMany(outcomes, on: conn, logger: logger)
-        }
+        try await WebhookRawStore.markProcessedMany(outcomes, on: postgres, logger: logger)
     }
 
     func normalize(_ raw: RawWebhook, span: RecordSpan? = nil) throws -> ([OutgoingRecord], String, String?) {

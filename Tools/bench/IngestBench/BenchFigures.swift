@@ -28,16 +28,40 @@ enum BenchFigures {
     /// One row per service: peak RSS, and its CPU over the measured phase when there is one.
     /// postgres: its processes at the start of the load (the services' pooled backends), whose CPU
     /// is reported as one sum; the load generator (this process) is reported too when `cpu` is.
-    static func processLines(_ pids: [String: Int32], cpu: CPUMeter.Usage?, postgres: [Int32] = []) -> [String] {
+    ///
+    /// `events`: what the phase processed; each process's CPU is then also given per event, and
+    /// the pipeline's (`pipeline` processes plus PostgreSQL) as one total: CPU time is steadier
+    /// than throughput on a shared machine, so it is the figure to compare between builds.
+    static func processLines(
+        _ pids: [String: Int32], cpu: CPUMeter.Usage?, postgres: [Int32] = [], events: Int? = nil,
+        pipeline: Set<String> = []
+    ) -> [String] {
         var lines: [String] = []
         func pad(_ name: String) -> String { name.padding(toLength: 13, withPad: " ", startingAt: 0) }
+        /// Milliseconds of CPU per event for a share of one core over the phase.
+        func perEvent(_ share: Double) -> String? {
+            guard let cpu, let events, events > 0 else { return nil }
+            return String(format: "%.3f", share * cpu.wall / Double(events) * 1000)
+        }
+        var pipelineShare = 0.0
         for (name, pid) in pids.sorted(by: { $0.key < $1.key }) {
-            let share = cpu?.processes[pid].map { ", CPU \(fmt($0 * 100)) % of one core" } ?? ""
-            lines.append("  \(pad(name)) peak RSS \(peakRSS(pid))\(share)")
+            let share = cpu?.processes[pid]
+            if let share, pipeline.contains(name) { pipelineShare += share }
+            let cpuText = share.map { ", CPU \(fmt($0 * 100)) % of one core" } ?? ""
+            let eventText = share.flatMap(perEvent).map { ", \($0) ms per event" } ?? ""
+            lines.append("  \(pad(name)) peak RSS \(peakRSS(pid))\(cpuText)\(eventText)")
         }
         if let cpu, !postgres.isEmpty {
             let sum = postgres.compactMap { cpu.processes[$0] }.reduce(0, +)
-            lines.append("  \(pad("postgres")) CPU \(fmt(sum * 100)) % of one core (\(postgres.count) processes)")
+            pipelineShare += sum
+            let eventText = perEvent(sum).map { ", \($0) ms per event" } ?? ""
+            lines.append(
+                "  \(pad("postgres")) CPU \(fmt(sum * 100)) % of one core (\(postgres.count) processes)\(eventText)")
+        }
+        if !pipeline.isEmpty, let total = perEvent(pipelineShare) {
+            lines.append(
+                "  CPU per event: \(total) ms (\(pipeline.sorted().joined(separator: " + ")) + postgres, over the phase)"
+            )
         }
         if let cpu, let own = cpu.processes[getpid()] {
             lines.append("  \(pad("load gen")) CPU \(fmt(own * 100)) % of one core (this process, sending)")
@@ -61,6 +85,8 @@ struct CPUMeter {
         var machineBusy: Double
         /// Share of all cores' time a virtual machine's host ran something else instead.
         var machineSteal: Double
+        /// Seconds the phase lasted.
+        var wall: Double
     }
 
     let pids: [Int32]
@@ -84,7 +110,7 @@ struct CPUMeter {
         let total = machine.total - started.total
         return Usage(
             processes: processes, machineBusy: total > 0 ? (machine.busy - started.busy) / total : .nan,
-            machineSteal: total > 0 ? (machine.steal - started.steal) / total : .nan)
+            machineSteal: total > 0 ? (machine.steal - started.steal) / total : .nan, wall: wall)
     }
 
     /// Processes whose command name is `name` (e.g. PostgreSQL's postmaster and backends).

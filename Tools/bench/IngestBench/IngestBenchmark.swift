@@ -205,7 +205,9 @@ public struct IngestBenchmark: Sendable {
             lines.append("  pipeline:     not running (gateway alone: acks only)")
         }
         lines.append("  load phase (until drained), per process:")
-        lines += BenchFigures.processLines(settings.pids, cpu: cpu, postgres: postgres)
+        lines += BenchFigures.processLines(
+            settings.pids, cpu: cpu, postgres: postgres, events: pipeline ? stored : nil,
+            pipeline: ["gateway", "normalizer", "crm-matcher", "broker"])
         return lines.joined(separator: "\n")
     }
 }

@@ -14,32 +14,39 @@ public enum WebhookRawStore {
         }
     }
 
-    /// Inserts the bodies not archived yet (one statement for the batch) and returns the
-    /// processing state of every given hash, so already-processed bodies are skipped.
-    public static func archive(_ items: [Item], on conn: PostgresConnection, logger: Logger) async throws
+    /// Inserts the bodies not archived yet and returns the processing state of every given
+    /// hash (`received` for those just inserted), so already-processed bodies are skipped. One
+    /// statement for the batch, atomic on its own: no transaction around it.
+    public static func archive(_ items: [Item], on client: PostgresClient, logger: Logger) async throws
         -> [String: String]
     {
         guard !items.isEmpty else { return [:] }
-        try await conn.query(
+        let hashes = items.map(\.sha256)
+        // The outer SELECT sees the table as it was before the statement: rows found there were
+        // archived before; the inserted ones are `received`.
+        let rows = try await client.query(
             """
-            INSERT INTO webhook_raw (sha256, body, received_at)
-            SELECT * FROM unnest(\(items.map(\.sha256))::text[], \(items.map(\.body))::text[],
-                                 \(items.map(\.receivedAt))::timestamptz[])
-            ON CONFLICT (sha256) DO NOTHING
+            WITH added AS (
+                INSERT INTO webhook_raw (sha256, body, received_at)
+                SELECT * FROM unnest(\(hashes)::text[], \(items.map(\.body))::text[],
+                                     \(items.map(\.receivedAt))::timestamptz[])
+                ON CONFLICT (sha256) DO NOTHING
+                RETURNING sha256)
+            SELECT sha256, 'received' FROM added
+            UNION ALL
+            SELECT sha256, state FROM webhook_raw WHERE sha256 = ANY(\(hashes))
             """, logger: logger)
         var states: [String: String] = [:]
-        let rows = try await conn.query(
-            "SELECT sha256, state FROM webhook_raw WHERE sha256 = ANY(\(items.map(\.sha256)))", logger: logger)
         for try await (sha, state) in rows.decode((String, String).self) { states[sha] = state }
         return states
     }
 
     /// `markProcessed` for many bodies in one statement.
     public static func markProcessedMany(
-        _ outcomes: [(sha256: String, state: String, error: String?)], on conn: PostgresConnection, logger: Logger
+        _ outcomes: [(sha256: String, state: String, error: String?)], on client: PostgresClient, logger: Logger
     ) async throws {
         guard !outcomes.isEmpty else { return }
-        try await conn.query(
+        try await client.query(
             """
             UPDATE webhook_raw w SET state = u.state, error = NULLIF(u.error, ''), processed_at = now()
             FROM unnest(\(outcomes.map(\.sha256))::text[], \(outcomes.map(\.state))::text[],
