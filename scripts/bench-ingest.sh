@@ -12,6 +12,7 @@
 # Knobs (environment): BENCH_RATE (webhooks/s, default 500), BENCH_MESSAGES
 # (messages per webhook, 10), BENCH_DURATION (s, 60), BENCH_CUSTOMERS (5000),
 # BENCH_PARTITIONS (topic partitions, 6), BENCH_BATCH (consumer batch, 1000).
+# BENCH_STATEMENTS=1 also counts the statements PostgreSQL ran per event (pg_stat_statements).
 # A second run for the gateway-ack target: BENCH_RATE=2000 BENCH_MESSAGES=1.
 # BENCH_PIPELINE=0 starts the gateway alone (ack latency without the workers
 # competing for the same two cores). BENCH_SAMPLES=FILE writes every request's
@@ -43,6 +44,15 @@ if [[ ${BENCH_BUILD:-1} != 0 ]]; then
   swift build -c release
 fi
 BIN="$REPO_ROOT/.build/release"
+# BENCH_STATEMENTS=1: PostgreSQL loads pg_stat_statements (it costs a little CPU itself) and
+# the report adds the statements per event, in total and the ten called most.
+BENCH_STATEMENTS_FLAG=
+if [[ ${BENCH_STATEMENTS:-0} == 1 ]]; then
+  BENCH_STATEMENTS_FLAG=1
+  export PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements ${PG_EXTRA_OPTS:-}"
+  # A running bench stack would keep its settings: start it afresh.
+  "$REPO_ROOT/scripts/stack.sh" stop >/dev/null 2>&1 || true
+fi
 "$REPO_ROOT/scripts/stack.sh" start
 # shellcheck source=/dev/null
 source "$REPO_ROOT/.data/bench/stack.env"
@@ -103,4 +113,4 @@ log "load: ${BENCH_RATE:-500} webhooks/s × ${BENCH_MESSAGES:-10} messages for $
   --gateway "http://127.0.0.1:$GATEWAY_PORT" --secret "$WHATSAPP_APP_SECRET" \
   --rate "${BENCH_RATE:-500}" --messages "${BENCH_MESSAGES:-10}" --duration "${BENCH_DURATION:-60}" \
   --customers "${BENCH_CUSTOMERS:-5000}" --database-url "$DATABASE_URL" --drain-timeout "$DRAIN" \
-  --pids "${pids%,}" ${BENCH_SAMPLES:+--samples-file "$BENCH_SAMPLES"}
+  --pids "${pids%,}" ${BENCH_SAMPLES:+--samples-file "$BENCH_SAMPLES"} ${BENCH_STATEMENTS_FLAG:+--statements}

@@ -24,6 +24,7 @@ public struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Concurrent requests at most.") var maxInFlight = 64
         @Option(help: "Write each request's send time (s after the start), ack latency (ms) and status as CSV here.")
         var samplesFile: String?
+        @Flag(help: "Count the statements sent to PostgreSQL (needs pg_stat_statements loaded).") var statements = false
 
         func run() async throws {
             let table = BenchCommand.processTable(pids)
@@ -32,7 +33,7 @@ public struct BenchCommand: AsyncParsableCommand {
                     gatewayURL: gateway, appSecret: secret, rate: rate, duration: duration,
                     messagesPerWebhook: messages,
                     customers: customers, databaseURL: databaseURL, drainTimeout: drainTimeout, pids: table,
-                    maxInFlight: maxInFlight, samplesFile: samplesFile))
+                    maxInFlight: maxInFlight, samplesFile: samplesFile, statements: statements))
             print(try await bench.execute())
         }
     }

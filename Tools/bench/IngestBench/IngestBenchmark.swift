@@ -23,12 +23,15 @@ public struct IngestBenchmark: Sendable {
         public var pids: [String: Int32]
         public var maxInFlight: Int
         public var samplesFile: String?
+        /// Count the statements sent to PostgreSQL (`pg_stat_statements` must be loaded).
+        public var statements: Bool
 
         public init(
             gatewayURL: String, appSecret: String, rate: Int, duration: Int, messagesPerWebhook: Int, customers: Int,
             databaseURL: String, drainTimeout: Int, pids: [String: Int32], maxInFlight: Int,
-            samplesFile: String? = nil
+            samplesFile: String? = nil, statements: Bool = false
         ) {
+            self.statements = statements
             self.gatewayURL = gatewayURL
             self.appSecret = appSecret
             self.rate = rate
@@ -64,6 +67,8 @@ public struct IngestBenchmark: Sendable {
         let clock = ContinuousClock()
         let t0 = clock.now
         var behind = 0
+        let counter = settings.statements ? StatementCounter(databaseURL: settings.databaseURL) : nil
+        try await counter?.reset()
         let postgres = CPUMeter.processes(named: "postgres")
         let meter = CPUMeter(pids: Array(settings.pids.values) + postgres + [getpid()])
 
@@ -92,10 +97,12 @@ public struct IngestBenchmark: Sendable {
             settings.drainTimeout > 0
             ? try await drain(expected: total * settings.messagesPerWebhook, samples) : (0, false, nil, [])
         let cpu = meter.stop()
+        let statements = try await counter?.read()
         return report(
             samples: samples, sendSeconds: sendSeconds, behind: behind, started: started, stored: stored,
             drained: drained, lastStored: lastStored, e2e: e2e, cpu: cpu, postgres: postgres,
             gatewayView: gatewayView)
+            + (statements.map { "\n" + StatementCounter.lines($0, events: stored).joined(separator: "\n") } ?? "")
     }
 
     func body(_ i: Int) -> [UInt8] {
