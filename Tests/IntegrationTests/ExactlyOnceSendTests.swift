@@ -239,7 +239,7 @@ struct ExactlyOnceSendTests {
         var settings = Self.settings
         settings["SEND_LEASE_MS"] = "40000"
         // PostgreSQL itself stopped (a server of the test's own), as a restart or failover does.
-        let server = try PrivatePostgres.start()
+        let server = try await PrivatePostgres.start()
         defer { server.destroy() }
         try await E2EStack.with(simulatorPostsStatuses: true, settings: settings, databaseServer: server.url) { stack in
             try await stack.waitForTemplates()
@@ -250,9 +250,9 @@ struct ExactlyOnceSendTests {
             try await eventually("calls in flight", every: .milliseconds(20)) {
                 try await stack.count("SELECT 1 FROM send_requests WHERE graph_call_at IS NOT NULL") > 0
             }
-            try server.stop()
+            try await server.stop()
             try await Task.sleep(for: .seconds(10))
-            try server.start()
+            try await server.start()
             try await Self.waitAllSent(requests.map(\.requestId), stack, timeout: .seconds(120))
             try await Task.sleep(for: .seconds(2))
             let after = try await Self.accepted(stack)

@@ -14,7 +14,7 @@ struct OutageTests {
     /// Meta's posts, the stages wait the outage out (in the connection pool, or in the consume
     /// loop when a statement was cut off), nothing is dead-lettered, everything arrives.
     @Test func aTenSecondDatabaseOutageDeadLettersNothing() async throws {
-        let server = try PrivatePostgres.start()
+        let server = try await PrivatePostgres.start()
         defer { server.destroy() }
         // A stage waits out an outage for up to 4/5 of max.poll.interval.ms (it would leave its
         // group past it). The tests' 7 s is too short for a 10 s outage; librdkafka's default
@@ -47,7 +47,7 @@ struct OutageTests {
                               AND query ILIKE '%messages%'
                             """) > 0
                     }
-                    try server.stop()
+                    try await server.stop()
                 }
             } catch is PrivatePostgresFailed {
                 throw Failure(what: "PostgreSQL did not stop")
@@ -57,7 +57,7 @@ struct OutageTests {
             let restart = ContinuousClock.now + .seconds(10)
             try await post(5..<20)
             try await Task.sleep(until: restart)
-            try server.start()
+            try await server.start()
             let list = wamids.map { "'\($0)'" }.joined(separator: ",")
             try await eventually("every message stored after the outage", timeout: .seconds(60)) {
                 try await stack.count("SELECT 1 FROM messages WHERE wamid IN (\(list))") == 20
@@ -71,7 +71,7 @@ struct OutageTests {
     /// channel and never completed, and the stage that held it stopped consuming (seen on CI);
     /// so did a statement of the transaction's own sent just after the close (seen on CI too).
     @Test(.timeLimit(.minutes(1))) func aTransactionWhoseServerStoppedEndsInsteadOfHanging() async throws {
-        let server = try PrivatePostgres.start()
+        let server = try await PrivatePostgres.start()
         defer { server.destroy() }
         let client = PostgresClient(configuration: try DatabaseURL.configuration(server.url))
         let run = Task { await client.run() }
@@ -81,13 +81,13 @@ struct OutageTests {
         await #expect(throws: DatabaseConnectionLost.self) {
             try await client.transaction(logger: logger) { conn in
                 try await conn.query("SELECT 1", logger: logger)
-                try server.stop()
+                try await server.stop()
                 try await eventually("the connection to see the close") { conn.isClosed }
             }
         }
         // Stopped between two statements, the second sent after the close: PostgresNIO never
         // answers it; the transaction is given up soon after the close.
-        try server.start()
+        try await server.start()
         var abandoned: (any Error)?
         var started = ContinuousClock.now
         while abandoned == nil && ContinuousClock.now - started < .seconds(10) {
@@ -95,7 +95,7 @@ struct OutageTests {
             do {
                 try await client.transaction(logger: logger) { conn in
                     try await conn.query("SELECT 1", logger: logger)
-                    try server.stop()
+                    try await server.stop()
                     try await eventually("the connection to see the close") { conn.isClosed }
                     reachedTheSecond.store(true, ordering: .relaxed)
                     try await conn.query("SELECT 2", logger: logger)
@@ -104,7 +104,7 @@ struct OutageTests {
                 if reachedTheSecond.load(ordering: .relaxed) {
                     abandoned = error
                 } else {
-                    try? server.start()
+                    try? await server.start()
                     try await Task.sleep(for: .milliseconds(200))
                 }
             }
@@ -113,7 +113,7 @@ struct OutageTests {
         #expect(ContinuousClock.now - started < .seconds(15))
         // Stopped during a statement: its error comes back, no rollback is sent. (The pool may
         // first hand out the connection the stop closed: that attempt ends at BEGIN.)
-        try server.start()
+        try await server.start()
         var cutOff: (any Error)?
         started = ContinuousClock.now
         while cutOff == nil && ContinuousClock.now - started < .seconds(10) {
@@ -123,7 +123,7 @@ struct OutageTests {
                     running.store(true, ordering: .relaxed)
                     let stop = Task {
                         try await Task.sleep(for: .milliseconds(500))
-                        try server.stop()
+                        try await server.stop()
                     }
                     defer { stop.cancel() }
                     try await conn.query("SELECT pg_sleep(20)", logger: logger)

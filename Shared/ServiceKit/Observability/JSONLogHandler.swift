@@ -40,7 +40,7 @@ public struct JSONLogHandler: LogHandler {
         }
         for (key, value) in merged { fields[key] = Self.json(value) }
         if event.level >= .error { fields["source"] = .string("\(event.file):\(event.line)") }
-        guard var line = try? JSONCoding.encoder().encode(JSONValue.object(fields)) else { return }
+        guard var line = try? JSONBytesEncoder.encode(JSONValue.object(fields)) else { return }
         line.append(0x0A)
         // One write(2) per line keeps lines from interleaving between threads.
         line.withUnsafeBytes { buf in _ = write(STDERR_FILENO, buf.baseAddress, buf.count) }

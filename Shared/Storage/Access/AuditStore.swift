@@ -10,8 +10,8 @@ public enum AuditStore {
         actor: String, action: String, entity: String, entityId: String?, before: JSONValue?, after: JSONValue?,
         on conn: PostgresConnection, logger: Logger
     ) async throws {
-        let beforeJSON = try before.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) }
-        let afterJSON = try after.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) }
+        let beforeJSON = try before.map { try JSONCoding.text($0) }
+        let afterJSON = try after.map { try JSONCoding.text($0) }
         try await conn.query(
             """
             INSERT INTO audit_log (actor, action, entity, entity_id, before, after)

@@ -35,7 +35,7 @@ public struct EventEnvelope<Payload: Codable & Sendable>: Codable, Sendable {
     }
 
     public func encoded() throws -> [UInt8] {
-        Array(try JSONCoding.encoder().encode(self))
+        try JSONBytesEncoder.encode(self)
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> EventEnvelope<Payload> {

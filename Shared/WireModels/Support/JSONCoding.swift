@@ -13,6 +13,12 @@ public enum JSONCoding {
         return e
     }
 
+    /// JSON text of a value, written by `JSONBytesEncoder` (the same rules as `encoder()`, without
+    /// its cost): for the JSON columns written per event.
+    public static func text<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try JSONBytesEncoder.encode(value), as: UTF8.self)
+    }
+
     public static func decoder() -> JSONDecoder {
         let d = JSONDecoder()
         d.dateDecodingStrategy = .custom { decoder in

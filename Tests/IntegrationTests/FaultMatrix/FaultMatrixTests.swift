@@ -120,9 +120,9 @@ struct MatrixFault: Sendable {
         }
         faults += [
             MatrixFault(name: "postgres-stop") { c in
-                try c.postgres.stop()
+                try await c.postgres.stop()
                 try await Task.sleep(for: outage)
-                try c.postgres.start()
+                try await c.postgres.start()
             },
             MatrixFault(name: "broker-frozen") { c in
                 c.broker.freeze()
@@ -209,7 +209,7 @@ struct MatrixRun: Sendable {
     static let mps = 6
 
     static func run(_ fault: MatrixFault, profile: FaultProfile, workload: FaultWorkload) async throws -> MatrixRun {
-        let postgres = try PrivatePostgres.start()
+        let postgres = try await PrivatePostgres.start()
         defer { postgres.destroy() }
         guard let broker = try PrivateBroker.start() else { throw MissingEnvironment(key: "CRM_TANSU_BIN") }
         defer { broker.stop() }

@@ -16,20 +16,36 @@ final class PrivatePostgres: @unchecked Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/private-postgres.sh").path
 
-    static func start() throws -> PrivatePostgres {
+    static func start() async throws -> PrivatePostgres {
         let server = PrivatePostgres()
-        try server.start()
+        try await server.start()
         return server
     }
 
     /// Starts the server (a new cluster the first time).
-    func start() throws { try run(["start", directory.path, String(port)]) }
+    func start() async throws { try await runOffPool(["start", directory.path, String(port)]) }
 
     /// A fast shutdown: sessions are ended by the server and new connections refused.
-    func stop() throws { try run(["stop", directory.path]) }
+    func stop() async throws { try await runOffPool(["stop", directory.path]) }
 
-    /// Stops the server and deletes its files.
+    /// Stops the server and deletes its files (blocking: for `defer`).
     func destroy() { try? run(["destroy", directory.path]) }
+
+    /// `run` on a thread of its own: `pg_ctl` waits for the server (up to 30 s under load),
+    /// and blocking one of the two threads of Swift's pool on a 2-core machine stalls every
+    /// other test of the process, the timers of the code under test among them.
+    private func runOffPool(_ arguments: [String]) async throws {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            Thread {
+                do {
+                    try self.run(arguments)
+                    done.resume()
+                } catch {
+                    done.resume(throwing: error)
+                }
+            }.start()
+        }
+    }
 
     private func run(_ arguments: [String]) throws {
         let process = Process()

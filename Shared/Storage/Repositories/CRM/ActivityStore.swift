@@ -14,10 +14,9 @@ public enum ActivityStore {
         _ activities: [CRMActivity], traceParents: [String?] = [], on conn: PostgresConnection, logger: Logger
     ) async throws -> [OutboxActivity] {
         guard !activities.isEmpty else { return [] }
-        let encoder = JSONCoding.encoder()
         // PostgresNIO binds no arrays of optionals: "" stands for NULL (NULLIF below).
         let data = try activities.map { a in
-            try a.data.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? ""
+            try a.data.map { try JSONCoding.text($0) } ?? ""
         }
         let traces = activities.indices.map { traceParents.indices.contains($0) ? traceParents[$0] ?? "" : "" }
         let rows = try await conn.query(

@@ -207,7 +207,7 @@ public enum ContactStore {
         let userIds = rows.map { $0.identity.userId ?? "" }
         let names = rows.map { $0.identity.profileName ?? "" }
         let sources = try rows.map { row in
-            try row.identity.source.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) } ?? ""
+            try row.identity.source.map { try JSONCoding.text($0) } ?? ""
         }
         // A user_id another contact already holds is left off (one BSUID, one contact); the wa_id
         // of an existing contact moves to the form the customer wrote from, never to a recipient's.
@@ -253,7 +253,7 @@ public enum ContactStore {
     static func upsertByUserId(
         _ userId: String, profileName: String?, source: JSONValue?, on conn: PostgresConnection, logger: Logger
     ) async throws -> MatchedContact {
-        let sourceJSON = try source.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) }
+        let sourceJSON = try source.map { try JSONCoding.text($0) }
         var before: Int?
         for try await v in try await conn.query(
             "SELECT version FROM contacts WHERE user_id = \(userId)", logger: logger

@@ -52,7 +52,7 @@ public enum LeadStore {
         contactId: UUID, ownerId: UUID?, stage: String, source: JSONValue?, campaignId: UUID?, phoneNumberId: String,
         wamid: String, at: Date, on conn: PostgresConnection, logger: Logger
     ) async throws -> LeadRow? {
-        let sourceJSON = try source.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) }
+        let sourceJSON = try source.map { try JSONCoding.text($0) }
         let rows = try await conn.query(
             """
             INSERT INTO leads (contact_id, owner_id, stage, source, campaign_id, phone_number_id, opened_by_wamid,

@@ -27,7 +27,7 @@ public enum ScheduleStore {
         kind: String, key: String, dueAt: Date, payload: [String: JSONValue], on conn: PostgresConnection,
         logger: Logger
     ) async throws -> Bool {
-        let json = String(decoding: try JSONCoding.encoder().encode(JSONValue.object(payload)), as: UTF8.self)
+        let json = try JSONCoding.text(JSONValue.object(payload))
         let rows = try await conn.query(
             """
             INSERT INTO scheduled_jobs (job_key, kind, due_at, payload) VALUES (\(key), \(kind), \(dueAt), \(json)::jsonb)

@@ -169,7 +169,7 @@ public enum CampaignStore {
     }
 
     static func text(_ value: JSONValue) throws -> String {
-        String(decoding: try JSONCoding.encoder().encode(value), as: UTF8.self)
+        try JSONCoding.text(value)
     }
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [CampaignRow] {

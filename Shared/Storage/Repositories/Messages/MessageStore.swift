@@ -50,9 +50,8 @@ public enum MessageStore {
     public static func insertInbound(
         _ m: InboundMessage, contactId: UUID, on conn: PostgresConnection, logger: Logger
     ) async throws -> Bool {
-        let encoder = JSONCoding.encoder()
-        let content = String(decoding: try encoder.encode(m.content), as: UTF8.self)
-        let details = String(decoding: try encoder.encode(m.details), as: UTF8.self)
+        let content = try JSONCoding.text(m.content)
+        let details = try JSONCoding.text(m.details)
         let rows = try await conn.query(
             """
             INSERT INTO messages (wamid, direction, contact_id, waba_id, phone_number_id, counterpart_wa_id, type,
@@ -75,9 +74,8 @@ public enum MessageStore {
         _ messages: [InboundMessage], contactIds: [UUID], on conn: PostgresConnection, logger: Logger
     ) async throws -> Set<String> {
         guard !messages.isEmpty else { return [] }
-        let encoder = JSONCoding.encoder()
         let contents = messages.map(\.content.jsonText)
-        let details = try messages.map { String(decoding: try encoder.encode($0.details), as: UTF8.self) }
+        let details = try messages.map { try JSONCoding.text($0.details) }
         let rows = try await conn.query(
             """
             INSERT INTO messages (wamid, direction, contact_id, waba_id, phone_number_id, counterpart_wa_id, type,
@@ -143,9 +141,8 @@ public enum MessageStore {
     public static func insertOutbound(_ messages: [Outbound], on conn: PostgresConnection, logger: Logger) async throws
     {
         guard !messages.isEmpty else { return }
-        let encoder = JSONCoding.encoder()
         let contents = try messages.map { m in
-            try m.content.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? ""
+            try m.content.map { try JSONCoding.text($0) } ?? ""
         }
         let wamids = messages.map(\.wamid)
         try await StatusStore.lock(wamids: wamids, on: conn, logger: logger)

@@ -29,10 +29,9 @@ public enum StatusStore {
     @discardableResult
     public static func record(_ s: StatusUpdate, on conn: PostgresConnection, logger: Logger) async throws -> Bool {
         try await lock(wamid: s.wamid, on: conn, logger: logger)
-        let enc = JSONCoding.encoder()
-        let errors = s.errors.isEmpty ? nil : String(decoding: try enc.encode(s.errors), as: UTF8.self)
-        let conversation = try s.conversation.map { String(decoding: try enc.encode($0), as: UTF8.self) }
-        let pricing = try s.pricing.map { String(decoding: try enc.encode($0), as: UTF8.self) }
+        let errors = s.errors.isEmpty ? nil : try JSONCoding.text(s.errors)
+        let conversation = try s.conversation.map { try JSONCoding.text($0) }
+        let pricing = try s.pricing.map { try JSONCoding.text($0) }
         let rows = try await conn.query(
             """
             INSERT INTO message_status_events (event_id, wamid, status, occurred_at, error_code, errors, recipient_id,
@@ -62,7 +61,7 @@ public enum StatusStore {
         wamid: String, status: String, at: Date, error: WhatsAppError?, on conn: PostgresConnection, logger: Logger
     ) async throws {
         guard DeliveryStatus(meta: status) != nil else { return }  // e.g. `played`: history only
-        let errorJSON = try error.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) }
+        let errorJSON = try error.map { try JSONCoding.text($0) }
         try await conn.query(
             """
             UPDATE messages SET

@@ -38,8 +38,7 @@ extension SendStore {
         var seen: Set<String> = []
         let requests = requests.filter { seen.insert($0.requestId).inserted }
         guard !requests.isEmpty else { return [] }
-        let encoder = JSONCoding.encoder()
-        let payloads = try requests.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        let payloads = try requests.map { try JSONCoding.text($0) }
         try await client.query(
             """
             INSERT INTO send_requests (request_id, to_wa_id, phone_number_id, payload, state, requested_by, kind,

@@ -25,8 +25,7 @@ extension SendStore {
         _ calls: [Call], owner: String, margin: Double, on client: PostgresClient, logger: Logger
     ) async throws -> Set<String> {
         guard !calls.isEmpty else { return [] }
-        let encoder = JSONCoding.encoder()
-        let messages = try calls.map { String(decoding: try encoder.encode($0.message), as: UTF8.self) }
+        let messages = try calls.map { try JSONCoding.text($0.message) }
         let rows = try await client.query(
             """
             UPDATE send_requests s SET graph_call_at = now(), call_message = c.m::jsonb, updated_at = now()

@@ -103,7 +103,7 @@ public enum SendStore {
         _ r: OutboundRequest, state: String = "queued", blockedReason: String? = nil, traceParent: String? = nil,
         on conn: PostgresConnection, logger: Logger
     ) async throws -> (state: String, created: Bool) {
-        let payload = String(decoding: try JSONCoding.encoder().encode(r), as: UTF8.self)
+        let payload = try JSONCoding.text(r)
         let kind = r.template == nil ? "text" : "template"
         let inserted = try await conn.query(
             """
@@ -190,7 +190,7 @@ public enum SendStore {
         newState: String, wamid: String?, nextAttemptAt: Date? = nil, calledAPI: Bool = true,
         on conn: PostgresConnection, logger: Logger
     ) async throws {
-        let errorJSON = try error.map { String(decoding: try JSONCoding.encoder().encode($0), as: UTF8.self) }
+        let errorJSON = try error.map { try JSONCoding.text($0) }
         try await conn.query(
             """
             INSERT INTO send_attempts (request_id, attempt, http_status, error_code, error, retryable, decision,

@@ -98,7 +98,7 @@ public enum TemplateStore {
         _ mapping: TemplateMapping, template: TemplateRecord, actor: String, on conn: PostgresConnection,
         logger: Logger
     ) async throws -> TemplateMapping? {
-        let json = String(decoding: try JSONCoding.encoder().encode(mapping), as: UTF8.self)
+        let json = try JSONCoding.text(mapping)
         let rows = try await conn.query(
             """
             SELECT mapping::text FROM template_mappings

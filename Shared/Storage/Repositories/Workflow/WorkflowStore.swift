@@ -119,7 +119,7 @@ public enum WorkflowStore {
     public static func finish(
         _ execution: Int64, actions: [JSONValue], outcome: String, on conn: PostgresConnection, logger: Logger
     ) async throws {
-        let json = String(decoding: try JSONCoding.encoder().encode(JSONValue.array(actions)), as: UTF8.self)
+        let json = try JSONCoding.text(JSONValue.array(actions))
         try await conn.query(
             "UPDATE workflow_executions SET actions = \(json)::jsonb, outcome = \(outcome) WHERE id = \(execution)",
             logger: logger)
@@ -133,7 +133,7 @@ public enum WorkflowStore {
         _ request: OutboundRequest, execution: Int64, traceParent: String? = nil, on conn: PostgresConnection,
         logger: Logger
     ) async throws -> Bool {
-        let payload = String(decoding: try JSONCoding.encoder().encode(request), as: UTF8.self)
+        let payload = try JSONCoding.text(request)
         let rows = try await conn.query(
             """
             INSERT INTO workflow_sends (request_id, execution_id, payload, trace_parent)
@@ -178,7 +178,7 @@ public enum WorkflowStore {
 
     static func encode(_ f: Fields) throws -> (String, String, String) {
         func text(_ v: JSONValue) throws -> String {
-            String(decoding: try JSONCoding.encoder().encode(v), as: UTF8.self)
+            try JSONCoding.text(v)
         }
         return (
             try text(f.trigger.json), try text(.array(f.conditions.map(\.json))),
