@@ -187,6 +187,10 @@ import WireModels
         #expect(ErrorPolicy.decide(code: 190, httpStatus: 401) == .refreshAndAlert(pause: 30))
         #expect(ErrorPolicy.decide(code: 131031, httpStatus: 400) == .haltNumber(pause: 3600))
         #expect(ErrorPolicy.decide(code: 1, httpStatus: 400) == .retry(maxAttempts: 3))
+        // A 429 is a throttle even with a generic or unknown code.
+        #expect(ErrorPolicy.decide(code: 1, httpStatus: 429) == .backOffNumber(pause: 1, maxAttempts: 10))
+        #expect(ErrorPolicy.decide(code: 99999, httpStatus: 429) == .backOffNumber(pause: 1, maxAttempts: 10))
+        #expect(ErrorPolicy.decide(code: 131056, httpStatus: 429) == .pairLimited)
         #expect(ErrorPolicy.pairBackoff(hits: 0) == 1 && ErrorPolicy.pairBackoff(hits: 2) == 16)
         for attempt in 1...12 {
             let b = ErrorPolicy.backoff(attempt: attempt)

@@ -34,7 +34,12 @@ public enum ErrorPolicy {
     /// `httpStatus` nil = no answer (connection refused, timeout): transient.
     public static func decide(code: Int?, httpStatus: Int?) -> ErrorDecision {
         guard let code else { return .retry(maxAttempts: defaultMaxAttempts) }
+        // HTTP 429 is a throttle whatever the body says: Meta's throttling codes are handled
+        // below, and a 429 with an unknown or generic code is paced like 130429, not given up
+        // after three attempts (code 1) or at once (an unknown 4xx).
+        let throttled = httpStatus == 429
         switch code {
+        case 1 where throttled: return .backOffNumber(pause: 1, maxAttempts: 10)
         case 1: return .retry(maxAttempts: 3)
         case 2, 131000, 131016: return .retry(maxAttempts: defaultMaxAttempts)
         case 4, 80007: return .backOffNumber(pause: 120, maxAttempts: defaultMaxAttempts)
@@ -50,6 +55,7 @@ public enum ErrorPolicy {
         case 200...299: return .permanent
         default:
             // An unknown code on a 5xx is the server's trouble; on a 4xx it is ours.
+            if throttled { return .backOffNumber(pause: 1, maxAttempts: 10) }
             if let httpStatus, httpStatus >= 500 { return .retry(maxAttempts: defaultMaxAttempts) }
             return .permanent
         }
