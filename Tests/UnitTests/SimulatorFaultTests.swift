@@ -55,9 +55,12 @@ import WireModels
     }
 
     @Test func actionsBecomeMetaErrors() {
-        let server = FaultInjector(try! FaultSpec.parse("*1=http500,*2=http503,*3=130429,*4=131026@status"))
+        let server = FaultInjector(
+            try! FaultSpec.parse("*1=http500,*2=http503,*3=130429,*4=131026@status,*5=http429"))
         #expect(server.decide(recipient: "5511900000001").error.map { [$0.httpStatus, $0.code] } == [500, 1])
         #expect(server.decide(recipient: "5511900000002").error.map { [$0.httpStatus, $0.code] } == [503, 2])
+        // A bare 4xx keeps its status: a 429 is answered as one (code 1), not as a 400.
+        #expect(server.decide(recipient: "5511900000005").error.map { [$0.httpStatus, $0.code] } == [429, 1])
         let throttled = server.decide(recipient: "5511900000003").error
         #expect(throttled?.message == "(#130429) Rate limit hit")
         let failed = server.decide(recipient: "5511900000004")

@@ -58,7 +58,12 @@ public struct FaultAction: Codable, Sendable, Equatable {
             error.httpStatus = status
             return error
         case (let code?, nil): return GraphError.code(code)
-        case (nil, let status?): return status >= 500 ? GraphError.server(httpStatus: status) : GraphError.code(1)
+        case (nil, let status?) where status >= 500: return GraphError.server(httpStatus: status)
+        case (nil, let status?):
+            // A bare 4xx (`http429`): Graph's generic code 1, at the status asked for.
+            var error = GraphError.code(1)
+            error.httpStatus = status
+            return error
         case (nil, nil): return nil
         }
     }
