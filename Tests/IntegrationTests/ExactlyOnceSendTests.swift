@@ -142,7 +142,9 @@ struct ExactlyOnceSendTests {
             var left: [(String, String)] = []
             for try await row in rows.decode((String, String).self) { left.append(row) }
             let requestId = try #require(left.first?.0)
-            #expect(left.count == 1 && left.first?.1 == "queued", "\(left)")
+            // Committed, never produced: `queued` — or already taken from its row by the sweeper
+            // (grace 1.5 s here), which a loaded machine may let happen before this look.
+            #expect(left.count == 1 && ["queued", "sending", "sent"].contains(left.first?.1 ?? ""), "\(left)")
 
             try stack.start("gateway", port: stack.gatewayPort)
             try await stack.waitReady(["gateway"])
