@@ -21,7 +21,7 @@ final class BlockingExecutor: TaskExecutor, Sendable {
     init(name: String) {
         // The thread keeps the executor alive until `shutdown` lets it finish.
         let thread = Thread { [self] in
-            Thread.current.threadDictionary[Self.marker] = true
+            Self.markBlockingThread()
             self.work()
         }
         thread.name = name
@@ -32,6 +32,8 @@ final class BlockingExecutor: TaskExecutor, Sendable {
     struct Rejected: Error {}
 
     private static let marker = "crm.rdkafka-blocking-thread"
+
+    private static func markBlockingThread() { Thread.current.threadDictionary[marker] = true }
 
     /// Fails (debug builds) unless called on a blocking executor's thread.
     static func assertOnBlockingThread(file: StaticString = #fileID, line: UInt = #line) {
@@ -54,7 +56,7 @@ final class BlockingExecutor: TaskExecutor, Sendable {
         let executor = asUnownedTaskExecutor()
         if !submit({ job.runSynchronously(on: executor) }) {
             Thread {
-                Thread.current.threadDictionary[Self.marker] = true
+                Self.markBlockingThread()
                 job.runSynchronously(on: executor)
             }.start()
         }

@@ -27,7 +27,7 @@ public struct GroupPartitionLag: Sendable, Equatable {
 /// This keeps working when every member of a group is down — exactly when lag matters —
 /// unlike the lag each worker reports about itself.
 /// Run through `KafkaAdminClient.measureLag`.
-public enum GroupLagProbe {
+enum GroupLagProbe {
     static func measureGroup(
         _ group: String, topics: [String], config: [String: String], timeout: Duration, logger: Logger
     ) throws -> [GroupPartitionLag] {

@@ -58,10 +58,10 @@ public struct KafkaConsumerConfig: Sendable, Equatable {
         p["group.id"] = groupId
         p["auto.offset.reset"] = autoOffsetReset.rawValue
         if cooperativeRebalancing { p["partition.assignment.strategy"] = "cooperative-sticky" }
-        p["fetch.wait.max.ms"] = String(fetchWaitMax.milliseconds)
-        p["session.timeout.ms"] = String(sessionTimeout.milliseconds)
-        p["heartbeat.interval.ms"] = String(heartbeatInterval.milliseconds)
-        p["max.poll.interval.ms"] = String(maxPollInterval.milliseconds)
+        p["fetch.wait.max.ms"] = String(KafkaConfig.milliseconds(fetchWaitMax))
+        p["session.timeout.ms"] = String(KafkaConfig.milliseconds(sessionTimeout))
+        p["heartbeat.interval.ms"] = String(KafkaConfig.milliseconds(heartbeatInterval))
+        p["max.poll.interval.ms"] = String(KafkaConfig.milliseconds(maxPollInterval))
         return p.merging(properties) { _, given in given }
     }
 }
@@ -85,16 +85,9 @@ public struct KafkaProducerConfig: Sendable, Equatable {
 
     public var librdkafkaProperties: [String: String] {
         var p = client.librdkafkaProperties
-        p["linger.ms"] = String(linger.milliseconds)
+        p["linger.ms"] = String(KafkaConfig.milliseconds(linger))
         if let compression { p["compression.type"] = compression }
-        if let messageTimeout { p["message.timeout.ms"] = String(messageTimeout.milliseconds) }
+        if let messageTimeout { p["message.timeout.ms"] = String(KafkaConfig.milliseconds(messageTimeout)) }
         return p.merging(properties) { _, given in given }
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds (librdkafka's unit).
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -28,10 +28,10 @@ public struct InboundMessageHandler: RecordBatchHandler {
         var traces: [String: String] = [:]
         for (m, span) in zip(messages, spans) { traces[m.wamid] = span.traceParent }
         let logger = context.logger
-        let outbox = try await context.postgres.transaction(logger: logger) { conn in
-            try await processor.process(messages, traces: traces, on: conn, logger: logger)
+        let processor = processor
+        try await publisher.commit(buffered: true) { outbox in
+            try await processor.process(messages, traces: traces, outbox: &outbox)
         }
-        try await publisher.publish(outbox)
         for (m, span) in zip(messages, spans) {
             logger.debug(
                 "inbound message stored", metadata: ["event_id": "\(m.wamid)"].merging(span.metadata) { a, _ in a })

@@ -37,9 +37,7 @@ private final class Node {
     func write(to out: inout [UInt8]) throws {
         if let object {
             out.append(UInt8(ascii: "{"))
-            // Byte order is key order for the ASCII keys of the wire models, without
-            // String's Unicode comparison.
-            for (i, key) in object.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            for (i, key) in JSONValue.sortedKeys(object).enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 JSONString.append(key.utf8, to: &out)
                 out.append(UInt8(ascii: ":"))
@@ -63,7 +61,7 @@ private final class Node {
                 guard d.isFinite else {
                     throw EncodingError.invalidValue(d, .init(codingPath: [], debugDescription: "\(d) is not JSON"))
                 }
-                out += (d.rounded() == d && abs(d) < 9_007_199_254_740_992 ? String(Int64(d)) : "\(d)").utf8
+                JSONValue.append(number: d, to: &out)
             case .string(let s): JSONString.append(s.utf8, to: &out)
             case .json(let v): v.write(to: &out)
             }

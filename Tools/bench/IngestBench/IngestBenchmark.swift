@@ -128,43 +128,32 @@ public struct IngestBenchmark: Sendable {
 
     /// Waits until every message of this run is in `messages`, then reads when each was stored.
     func drain(expected: Int, _ samples: [Sample]) async throws -> (Int, Bool, Date?, [Double]) {
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(settings.databaseURL))
-        return try await withThrowingTaskGroup(of: (Int, Bool, Date?, [Double])?.self) { group in
-            group.addTask {
-                await client.run()
-                return nil
+        let (run, settings) = (run, settings)
+        return try await withPostgres(settings.databaseURL) { client in
+            let prefix = "wamid.BENCH\(run).%"
+            let deadline = ContinuousClock.now + .seconds(settings.drainTimeout)
+            var stored = 0
+            while ContinuousClock.now < deadline {
+                for try await n in try await client.query(
+                    "SELECT count(*)::int FROM messages WHERE wamid LIKE \(prefix)"
+                ).decode(Int.self) { stored = n }
+                if stored >= expected { break }
+                try await Task.sleep(for: .milliseconds(250))
             }
-            group.addTask {
-                let prefix = "wamid.BENCH\(run).%"
-                let deadline = ContinuousClock.now + .seconds(settings.drainTimeout)
-                var stored = 0
-                while ContinuousClock.now < deadline {
-                    for try await n in try await client.query(
-                        "SELECT count(*)::int FROM messages WHERE wamid LIKE \(prefix)"
-                    ).decode(Int.self) { stored = n }
-                    if stored >= expected { break }
-                    try await Task.sleep(for: .milliseconds(250))
+            var sentAt: [Int: Date] = [:]
+            for s in samples { sentAt[s.index] = s.sentAt }
+            var latencies: [Double] = []
+            var last: Date?
+            for try await (wamid, created) in try await client.query(
+                "SELECT wamid, created_at FROM messages WHERE wamid LIKE \(prefix)"
+            ).decode((String, Date).self) {
+                let parts = wamid.split(separator: ".")
+                if parts.count >= 3, let i = Int(parts[2]), let sent = sentAt[i] {
+                    latencies.append(created.timeIntervalSince(sent))
                 }
-                var sentAt: [Int: Date] = [:]
-                for s in samples { sentAt[s.index] = s.sentAt }
-                var latencies: [Double] = []
-                var last: Date?
-                for try await (wamid, created) in try await client.query(
-                    "SELECT wamid, created_at FROM messages WHERE wamid LIKE \(prefix)"
-                ).decode((String, Date).self) {
-                    let parts = wamid.split(separator: ".")
-                    if parts.count >= 3, let i = Int(parts[2]), let sent = sentAt[i] {
-                        latencies.append(created.timeIntervalSince(sent))
-                    }
-                    if last == nil || created > last! { last = created }
-                }
-                return (stored, stored >= expected, last, latencies.sorted())
+                if last == nil || created > last! { last = created }
             }
-            defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let result { return result }
-            }
-            throw CancellationError()
+            return (stored, stored >= expected, last, latencies.sorted())
         }
     }
 

@@ -16,7 +16,7 @@ struct StatementCounter {
 
     /// Forgets what was counted so far (migrations, start-up).
     func reset() async throws {
-        try await withClient { client in
+        try await withPostgres(databaseURL) { client in
             try await client.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             try await client.query("SELECT pg_stat_statements_reset()")
         }
@@ -24,7 +24,7 @@ struct StatementCounter {
 
     /// What was counted in this database since `reset`, most called first.
     func read() async throws -> [Row] {
-        try await withClient { client in
+        try await withPostgres(databaseURL) { client in
             var rows: [Row] = []
             for try await (calls, ms, query) in try await client.query(
                 """
@@ -57,20 +57,5 @@ struct StatementCounter {
                     row.calls > 0 ? row.milliseconds * 1000 / Double(row.calls) : 0, String(text.prefix(90))))
         }
         return lines
-    }
-
-    private func withClient<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T)
-        async throws -> T
-    {
-        let client = PostgresClient(configuration: try DatabaseURL.configuration(databaseURL))
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                await client.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            let result = try await body(client)
-            return result
-        }
     }
 }

@@ -9,7 +9,7 @@ import WireModels
 /// sender's contact, store the messages, then for each message stored for the first time apply
 /// number changes, opt-out/opt-in keywords, leads and conversations (the common case — an open
 /// lead, a live conversation — batched by `InboundTouches`). Every change is written to
-/// the activity outbox; what it returns is published after the commit. A redelivered
+/// the activity outbox, published after the commit. A redelivered
 /// message is no longer new, so it changes nothing and yields no event.
 public struct InboundProcessor: Sendable {
     let settings: MatcherSettings
@@ -23,14 +23,23 @@ public struct InboundProcessor: Sendable {
     /// Types that never open a lead: they react to or change earlier messages.
     static let notEnquiries: Set<String> = ["system", "reaction", "revoke", "edit"]
 
-    /// `traces`: wamid → the `traceparent` of the span handling that message, carried by the
-    /// activities and sends it causes.
+    /// The batch in the caller's transaction, with an outbox of its own; returns what it wrote.
     public func process(
         _ messages: [InboundMessage], traces: [String: String] = [:], on conn: PostgresConnection, logger: Logger
     ) async throws -> OutboxCommit {
-        guard !messages.isEmpty else { return OutboxCommit() }
-        // Buffered: nothing in the batch reads crm_activity back, so its events go in one statement.
         var outbox = ActivityOutbox(conn: conn, logger: logger, buffered: true)
+        try await process(messages, traces: traces, outbox: &outbox)
+        return try await outbox.flush()
+    }
+
+    /// `traces`: wamid → the `traceparent` of the span handling that message, carried by the
+    /// activities and sends it causes. The outbox should be buffered: nothing in the batch
+    /// reads crm_activity back, so its events go in one statement.
+    public func process(
+        _ messages: [InboundMessage], traces: [String: String] = [:], outbox: inout ActivityOutbox
+    ) async throws {
+        guard !messages.isEmpty else { return }
+        let (conn, logger) = (outbox.conn, outbox.logger)
         let attribution = try await SourceAttribution.load(for: messages, on: conn, logger: logger)
 
         // System messages come from the old number of someone who may have moved already.
@@ -91,7 +100,6 @@ public struct InboundProcessor: Sendable {
         try await WorkflowEngine(settings: settings.automation).run(
             for: news, contacts: contactOf, attribution: attribution,
             keywords: settings.keywords, traces: traces, outbox: &outbox)
-        return try await outbox.flush()
     }
 
     /// An opt-out/opt-in keyword that is the whole text of a message a customer typed or tapped.

@@ -100,7 +100,7 @@ public enum FailureStore {
                 """, logger: logger)
             for try await _ in rows { return }
         }
-        let headers = f.headers.isEmpty ? nil : String(decoding: try JSONEncoder().encode(f.headers), as: UTF8.self)
+        let headers = f.headers.isEmpty ? nil : try JSONCoding.text(f.headers)
         try await client.query(
             """
             INSERT INTO failures (stage, topic, kafka_partition, kafka_offset, record_key, event_id, error, attempts,
@@ -148,7 +148,7 @@ public enum FailureStore {
         let rows = try await client.query(
             "SELECT topic, record_key, payload, record_headers::text FROM failures WHERE id = \(id)", logger: logger)
         for try await (topic, key, payload, headers) in rows.decode((String, String?, String, String?).self) {
-            let decoded = try headers.map { try JSONDecoder().decode([RecordHeader].self, from: Data($0.utf8)) }
+            let decoded = try headers.map { try JSONValueDecoder.decode([RecordHeader].self, from: Array($0.utf8)) }
             return (topic, key, payload, decoded ?? [])
         }
         return nil
